@@ -1,0 +1,111 @@
+"""PeriodicTask: a function run every ``interval`` seconds by ``Reactor.call_every``.
+
+The policy, which a caller may rely on:
+
+* **Grid.** Run *n* is due at ``start + n * interval`` (``start`` is when ``call_every``
+  was called; the first run is one interval later). Deadlines are computed from the grid,
+  never by adding intervals to the previous run's time, so runs do not drift.
+* **Late ticks and overruns are skipped, not bunched.** After a run, the next run is the
+  next grid point that is not already in the past. A run that overran two intervals, or a
+  reactor that was busy, makes the task skip the missed ticks; it never fires a burst to
+  catch up (Twisted's ``LoopingCall`` behaves the same; Java's ``scheduleAtFixedRate``
+  bunches instead).
+* **Never overlapping.** The next run is scheduled only when the current run has returned,
+  also with ``in_thread=True``, where runs go to the pool: one run at a time, like Java's
+  ``ScheduledThreadPoolExecutor``.
+* **Exceptions stop the task.** If a run raises, no further run starts, the exception is
+  logged on the ``asyncthreads`` logger and the task's Result fails with it.
+* **Ending.** The Result stays pending while the task repeats (``running()`` is False
+  between and during runs); it ends cancelled when cancelled or when the reactor shuts
+  down, failed when a run raises. Cancelling during a run lets that run finish and starts
+  no other. The function's return value is ignored.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .result import PENDING, Result
+
+if TYPE_CHECKING:
+    from .reactor import Reactor
+
+__all__ = ["PeriodicTask"]
+
+logger = logging.getLogger("asyncthreads")
+
+
+class PeriodicTask:
+    """One periodic task; each ``run()`` is one tick. See the module docstring."""
+
+    __slots__ = (
+        "args",
+        "context",
+        "fn",
+        "in_thread",
+        "interval",
+        "kwargs",
+        "reactor",
+        "result",
+        "start",
+        "tick",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        result: Result[None],
+        *,
+        interval: float,
+        start: float,
+        in_thread: bool,
+        reactor: Reactor,
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.context = contextvars.copy_context()
+        self.result = result
+        self.interval = interval
+        self.start = start
+        self.tick = 1
+        self.in_thread = in_thread
+        self.reactor = reactor
+
+    @property
+    def deadline(self) -> float:
+        """When the current tick is due."""
+        return self.start + self.tick * self.interval
+
+    def advance(self, now: float) -> float:
+        """Move to the next tick that is not in the past at ``now``; return its deadline."""
+        tick = self.tick + 1
+        first_not_past = math.ceil((now - self.start) / self.interval)
+        self.tick = max(tick, first_not_past)
+        return self.deadline
+
+    def run(self) -> None:
+        result = self.result
+        if result._state != PENDING:  # cancelled, perhaps while this tick was queued
+            return
+        try:
+            self.context.run(self.fn, *self.args, **self.kwargs)
+        except BaseException as exc:  # a task must never kill its thread
+            logger.error("periodic task %s stopped: it raised %r", self.name, exc, exc_info=exc)
+            result._settle(None, exc)
+            return
+        self.reactor._reschedule(self)
+
+    @property
+    def name(self) -> str:
+        fn = self.fn
+        return getattr(fn, "__qualname__", None) or repr(fn)
+
+    def __repr__(self) -> str:
+        return f"<PeriodicTask {self.name} every {self.interval}s tick {self.tick}>"

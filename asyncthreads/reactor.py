@@ -1,0 +1,524 @@
+"""Reactor: one serial event thread with timers, periodic tasks, a pool and deferral.
+
+The Reactor is a thread-free core: a FIFO queue of ready calls and a heap of timers. Its
+loop is one *actor* (see :mod:`asyncthreads.scheduler`): an OS thread named after the
+reactor under the default ``ThreadScheduler``, a stepped actor under
+``asyncthreads.testing``. Work for threads goes to its :class:`ThreadPool`.
+
+What a caller may rely on:
+
+* ``call`` runs functions on the reactor thread one at a time, in the order queued.
+  Every method may be called from any thread, the reactor's own included.
+* Timers (``call_later``, ``call_at``, ``call_in_thread_later``, ``call_every``) never
+  fire early (their deadline is ``clock.now() + delay`` when scheduled), and timers with
+  equal deadlines fire in the order scheduled. A due timer joins the reactor queue behind
+  calls already queued; a due ``call_in_thread_later`` goes straight to the pool.
+* Calls may be queued before ``start()``; they run once it starts.
+* ``cancel_scheduled(result)`` is exact: True only if this cancellation stopped the
+  function from ever starting (for a periodic task: stopped every further run).
+* Each call runs in a copy of the ``contextvars`` context of the code that queued it.
+* ``shutdown(wait=True, cancel_futures=False)``: no new calls; timers that have not fired
+  are cancelled (periodic tasks too); calls already queued still run unless
+  ``cancel_futures``. A reactor that made its own pool shuts it down after its queue is
+  drained. A reactor never started cancels everything at shutdown. A reactor that is
+  never shut down is shut down when the program exits.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections import deque
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from .arguments import (
+    check_callable,
+    check_deadline,
+    check_delay,
+    check_interval,
+    check_optional_callable,
+    check_result_q,
+)
+from .clock import Clock
+from .deferral import Deferral
+from .deferral import defer as _defer
+from .deferral import defer_to_thread as _defer_to_thread
+from .periodic import PeriodicTask
+from .result import CANCELLED, PENDING, Result
+from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
+from .task import Task
+from .thread_pool import ThreadPool
+from .timer_heap import TimerHeap
+
+__all__ = ["Reactor"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# The size of the pool a Reactor makes for itself: as ThreadPoolExecutor's default,
+# since reactor pools mostly wait on I/O.
+DEFAULT_POOL_THREADS = min(32, (os.cpu_count() or 1) + 4)
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class _Loop:
+    """The reactor's actor."""
+
+    __slots__ = ("name", "reactor")
+
+    def __init__(self, name: str, reactor: Reactor) -> None:
+        self.name = name
+        self.reactor = reactor
+
+    def next_work(self, now: float) -> Work | float | Stop | None:
+        return self.reactor._next_work(now)
+
+    def __repr__(self) -> str:
+        return f"<reactor loop {self.name}>"
+
+
+class _ToPool:
+    """A fired timer whose work goes to the pool: the reactor thread hands it over."""
+
+    __slots__ = ("pool", "work")
+
+    def __init__(self, work: Work, pool: ThreadPool) -> None:
+        self.work = work
+        self.pool = pool
+
+    @property
+    def result(self) -> Result[Any]:
+        return self.work.result
+
+    @property
+    def name(self) -> str:
+        return f"to pool: {getattr(self.work, 'name', self.work)}"
+
+    def run(self) -> None:
+        try:
+            self.pool._accept(self.work)
+        except RuntimeError as exc:
+            self.work.result._settle(None, exc)
+
+
+class Reactor:
+    """The reactor: see the module docstring."""
+
+    @staticmethod
+    def defer_to_thread(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Deferral[T]:
+        """Return this from a call on the reactor thread to finish it in a pool thread."""
+        return _defer_to_thread(func, *args, **kwargs)
+
+    @staticmethod
+    def defer(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Deferral[T]:
+        """Return this from a call to finish it on the reactor thread, behind queued calls."""
+        return _defer(func, *args, **kwargs)
+
+    def __init__(
+        self,
+        thread_pool: ThreadPool | None = None,
+        *,
+        clock: Clock | None = None,
+        scheduler: Scheduler | None = None,
+        name: str = "reactor",
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {name!r}")
+        owns_pool = thread_pool is None
+        if thread_pool is None:
+            thread_pool = ThreadPool(
+                DEFAULT_POOL_THREADS, clock=clock, scheduler=scheduler, name=f"{name}-pool"
+            )
+        elif not isinstance(thread_pool, ThreadPool):
+            raise TypeError(f"thread_pool must be a ThreadPool, got {thread_pool!r}")
+        elif clock is not None and clock is not thread_pool.clock:
+            raise ValueError("the Reactor and its thread_pool must share one clock")
+        elif scheduler is not None and scheduler is not thread_pool.scheduler:
+            raise ValueError("the Reactor and its thread_pool must share one scheduler")
+        scheduler = thread_pool.scheduler
+        self._name = name
+        self._clock = thread_pool.clock
+        self._scheduler = scheduler
+        self._lock = scheduler.lock
+        self._pool = thread_pool
+        self._owns_pool = owns_pool
+        self._ready: deque[Work] = deque()
+        self._timers = TimerHeap()
+        self._state = _State.NEW
+        self._loop = _Loop(name, self)
+        self._handle: ActorHandle | None = None
+        self._asleep = False  # the loop is waiting and has not been woken since
+        self._sleep_until: float | None = None  # ... until this deadline (None: for ever)
+        self._cancel_futures = False
+        self._stopped: Result[None] = Result(scheduler, self)
+        self._unregister_at_exit = scheduler.at_exit(self._shutdown_at_exit)
+
+    # -- introspection --------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self._scheduler
+
+    @property
+    def thread_pool(self) -> ThreadPool:
+        return self._pool
+
+    @property
+    def is_running(self) -> bool:
+        """Started and not yet shut down."""
+        return self._state is _State.RUNNING
+
+    @property
+    def queued_count(self) -> int:
+        """Calls waiting on the reactor queue (not counting timers that have not fired)."""
+        with self._lock:
+            return sum(1 for work in self._ready if work.result._state != CANCELLED)
+
+    @property
+    def timer_count(self) -> int:
+        """Timers that have not fired, periodic tasks included."""
+        return len(self._timers)
+
+    def pending_timers(self) -> list[tuple[float, Work]]:
+        """Timers that have not fired, as (deadline, work), earliest first."""
+        with self._lock:
+            return self._timers.pending()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Reactor {self._name!r} {self._state.value} queued={len(self._ready)} "
+            f"timers={len(self._timers)}>"
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the reactor loop. Raises RuntimeError if started before or shut down."""
+        with self._lock:
+            if self._state is not _State.NEW:
+                raise RuntimeError(f"cannot start {self._name}: it is {self._state.value}")
+            self._state = _State.RUNNING
+            self._handle = self._scheduler.start(self._loop, self._clock)
+
+    def __enter__(self) -> Reactor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown(wait=True)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the reactor; see the module docstring. Idempotent.
+
+        With ``wait``, return once the queue is drained and (if the reactor made its own
+        pool) the pool has finished; called on the reactor thread it does not wait.
+        """
+        to_cancel: list[Result[Any]] = []
+        never_started = False
+        with self._lock:
+            if self._state in (_State.NEW, _State.RUNNING):
+                never_started = self._state is _State.NEW
+                self._state = _State.STOPPING
+                self._cancel_futures = cancel_futures
+                self._unregister_at_exit()
+                to_cancel = [work.result for work in self._timers.drain()]
+                if cancel_futures or never_started:
+                    kept: deque[Work] = deque()
+                    for work in self._ready:
+                        if work.result._state == PENDING:
+                            to_cancel.append(work.result)
+                        elif work.result._state != CANCELLED:
+                            kept.append(work)  # a running continuation: let it finish
+                    self._ready = kept
+                handle = self._wake_locked()
+            else:
+                handle = None
+        for result in to_cancel:
+            result.cancel()
+        if never_started:
+            self._ready_never_run()
+        elif handle is not None:
+            handle.wake()
+        if wait and self._scheduler.current_actor() is not self._loop:
+            self._stopped.wait()
+            if self._owns_pool:
+                self._pool.shutdown(wait=True)
+
+    def _ready_never_run(self) -> None:
+        # Shut down before start: continuations cannot be left in the queue.
+        with self._lock:
+            leftovers, self._ready = list(self._ready), deque()
+            self._state = _State.STOPPED
+        for work in leftovers:
+            work.result._settle(None, RuntimeError(f"{self._name} was never started"))
+        self._finish_stopping()
+
+    def _finish_stopping(self) -> None:
+        if self._owns_pool:
+            self._pool.shutdown(wait=False, cancel_futures=self._cancel_futures)
+        self._stopped._settle(None, None)
+
+    def _shutdown_at_exit(self) -> None:
+        self.shutdown(wait=True)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _next_work(self, now: float) -> Work | float | Stop | None:
+        with self._lock:
+            timers = self._timers
+            ready = self._ready
+            timers.pop_due(now, ready)
+            while ready:
+                work = ready.popleft()
+                if work.result._state != CANCELLED:
+                    return work
+            if self._state is not _State.STOPPING:
+                deadline = timers.next_deadline()
+                self._asleep = True
+                self._sleep_until = deadline
+                return deadline
+            self._state = _State.STOPPED
+        self._finish_stopping()
+        return STOP
+
+    def _wake_locked(self) -> ActorHandle | None:
+        """Under the lock: the handle to wake if the loop is asleep, else None."""
+        if self._asleep:
+            self._asleep = False
+            return self._handle
+        return None
+
+    # -- queueing -------------------------------------------------------------------------
+
+    def _check_open(self, verb: str) -> None:
+        if self._state is not _State.NEW and self._state is not _State.RUNNING:
+            raise RuntimeError(f"cannot {verb}: {self._name} is {self._state.value}")
+
+    def _enqueue(self, work: Work) -> None:
+        with self._lock:
+            self._check_open("queue a call")
+            work.result._actor = self._loop
+            self._ready.append(work)
+            handle = self._wake_locked()
+        if handle is not None:
+            handle.wake()
+
+    def _schedule(self, deadline: float, work: Work) -> None:
+        with self._lock:
+            self._check_open("schedule a call")
+            self._push_timer(deadline, work)
+            handle = self._wake_for_timer_locked(deadline)
+        if handle is not None:
+            handle.wake()
+
+    def _push_timer(self, deadline: float, work: Work) -> None:
+        work.result._actor = self._loop
+        self._timers.push(deadline, work)
+
+    def _wake_for_timer_locked(self, deadline: float) -> ActorHandle | None:
+        # Wake the loop only if it sleeps past the new deadline.
+        if self._asleep and (self._sleep_until is None or deadline < self._sleep_until):
+            return self._wake_locked()
+        return None
+
+    def _new_task(
+        self,
+        func: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        callback: Callable[[T], object] | None,
+        result_q: Any,
+    ) -> Task[T]:
+        check_callable(func, "func")
+        check_optional_callable(callback, "callback")
+        check_result_q(result_q)
+        result: Result[T] = Result(self._scheduler, self)
+        if result_q is not None:
+            result._callbacks = [result_q.put]
+        return Task(func, args, kwargs, callback, result)
+
+    def call(
+        self,
+        func: Callable[..., T],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = None,
+        result_q: Any = None,
+        **kwargs: Any,
+    ) -> Result[T]:
+        """Run ``func(*args, **kwargs)`` on the reactor thread, after calls queued before.
+
+        ``callback(value)`` runs after ``func`` returns, on the same thread, before the
+        Result finishes; if it raises, the Result fails with that exception.
+        ``result_q`` (anything with ``put``) receives the Result once it has ended.
+        """
+        task = self._new_task(func, args, kwargs, callback, result_q)
+        self._enqueue(task)
+        return task.result
+
+    def call_later(
+        self,
+        delay: float,
+        func: Callable[..., T],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = None,
+        result_q: Any = None,
+        **kwargs: Any,
+    ) -> Result[T]:
+        """Run ``func`` on the reactor thread ``delay`` seconds from now (never earlier)."""
+        delay = check_delay(delay)
+        task = self._new_task(func, args, kwargs, callback, result_q)
+        self._schedule(self._clock.now() + delay, task)
+        return task.result
+
+    def call_at(
+        self,
+        when: float,
+        func: Callable[..., T],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = None,
+        result_q: Any = None,
+        **kwargs: Any,
+    ) -> Result[T]:
+        """Run ``func`` on the reactor thread at clock time ``when`` (``clock.now()`` units)."""
+        deadline = check_deadline(when)
+        task = self._new_task(func, args, kwargs, callback, result_q)
+        self._schedule(deadline, task)
+        return task.result
+
+    def call_in_thread(
+        self,
+        func: Callable[..., T],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = None,
+        result_q: Any = None,
+        **kwargs: Any,
+    ) -> Result[T]:
+        """Run ``func`` in a pool thread now. Raises ``QueueFull`` if the pool's queue is full.
+
+        The function may return ``defer(...)`` to finish on the reactor thread.
+        """
+        check_callable(func, "func")
+        check_optional_callable(callback, "callback")
+        check_result_q(result_q)
+        self._check_open("queue a call")
+        return self._pool._submit_new(func, args, kwargs, callback, result_q, self)
+
+    def call_in_thread_later(
+        self,
+        delay: float,
+        func: Callable[..., T],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = None,
+        result_q: Any = None,
+        **kwargs: Any,
+    ) -> Result[T]:
+        """Run ``func`` in a pool thread ``delay`` seconds from now (never earlier)."""
+        delay = check_delay(delay)
+        task = self._new_task(func, args, kwargs, callback, result_q)
+        self._schedule(self._clock.now() + delay, _ToPool(task, self._pool))
+        return task.result
+
+    call_later_in_thread = call_in_thread_later
+
+    def call_every(
+        self,
+        interval: float,
+        func: Callable[..., object],
+        /,
+        *args: Any,
+        in_thread: bool = False,
+        **kwargs: Any,
+    ) -> Result[None]:
+        """Run ``func`` every ``interval`` seconds, first one interval from now, until
+        cancelled; on the reactor thread, or in the pool with ``in_thread=True``.
+
+        The Result ends only when the task stops: cancelled (by ``cancel()``,
+        ``cancel_scheduled`` or shutdown) or failed with the exception a run raised. Late
+        ticks are skipped, runs never overlap: see :mod:`asyncthreads.periodic`.
+        """
+        interval = check_interval(interval)
+        check_callable(func, "func")
+        if not isinstance(in_thread, bool):
+            raise TypeError(f"in_thread must be a bool, got {in_thread!r}")
+        result: Result[None] = Result(self._scheduler, self)
+        periodic = PeriodicTask(
+            func,
+            args,
+            kwargs,
+            result,
+            interval=interval,
+            start=self._clock.now(),
+            in_thread=in_thread,
+            reactor=self,
+        )
+        self._schedule(periodic.deadline, self._periodic_timer(periodic))
+        return result
+
+    def _periodic_timer(self, periodic: PeriodicTask) -> Work:
+        return _ToPool(periodic, self._pool) if periodic.in_thread else periodic
+
+    def _reschedule(self, periodic: PeriodicTask) -> None:
+        """After a periodic run: schedule the next, unless cancelled or shutting down."""
+        now = self._clock.now()
+        result = periodic.result
+        with self._lock:
+            if result._state != PENDING:
+                return
+            stopping = self._state is _State.STOPPING or self._state is _State.STOPPED
+            if not stopping:
+                deadline = periodic.advance(now)
+                self._push_timer(deadline, self._periodic_timer(periodic))
+                handle = self._wake_for_timer_locked(deadline)
+        if stopping:
+            result.cancel()
+        elif handle is not None:
+            handle.wake()
+
+    def _route(self, task: Task[Any], to_thread: bool) -> None:
+        """Where a deferral goes: the pool, or back onto this reactor's queue."""
+        if to_thread:
+            self._pool._accept(task)
+            return
+        with self._lock:
+            if self._state is _State.STOPPED:
+                raise RuntimeError(f"{self._name} has shut down; {task.name} cannot run")
+            task.result._actor = self._loop
+            self._ready.append(task)
+            handle = self._wake_locked()
+        if handle is not None:
+            handle.wake()
+
+    # -- cancellation ---------------------------------------------------------------------
+
+    def cancel_scheduled(self, result: Result[Any]) -> bool:
+        """Cancel a call of this reactor that has not started.
+
+        True if the function had not started and now never will (for a periodic task:
+        no further run will start). False if it already started or finished, was already
+        cancelled, or is not a call of this reactor. Never blocks; any thread.
+        """
+        if not isinstance(result, Result):
+            raise TypeError(f"cancel_scheduled takes a Result, got {result!r}")
+        if result._owner is not self:
+            return False
+        return result._cancel_if_pending()

@@ -1,0 +1,298 @@
+"""``Result``: the Future every asyncthreads call returns.
+
+A Result *is* a :class:`concurrent.futures.Future`, so ``concurrent.futures.wait`` and
+``as_completed``, ``asyncio.wrap_future`` (and so ``await``) and
+``loop.run_in_executor(pool, ...)`` all accept it. On top of the Future API it has the
+original asyncthreads names: ``get_result(timeout)``, ``wait(timeout) -> bool`` and
+``traceback``.
+
+What a caller may rely on:
+
+* A Result ends exactly once: finished with a value, failed with an exception, or
+  cancelled. Once its Reactor or ThreadPool has shut down, every Result it returned ends.
+* ``cancel()`` has Future semantics: True if the call had not started (it now never
+  will) or was already cancelled; False once it runs or has finished. Waiters, including
+  ``concurrent.futures.wait``, are told of a cancellation at once.
+* Done-callbacks run in the thread that completes the Result (or at once, in the caller's
+  thread, if it is already done). An exception from one is logged on the
+  ``asyncthreads`` logger and does not stop the others.
+* Waiting goes through the Result's scheduler: a real blocking wait in production; in a
+  simulation, waiting *drives* the simulation. Waiting on the reactor thread for a Result
+  only the reactor thread could complete raises :class:`DeadlockError` instead of hanging.
+
+Unlike the standard Future, a Result makes no lock or condition of its own until somebody
+waits on it: its state is guarded by its scheduler's lock, which keeps a pending timer small.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback as _traceback
+from collections.abc import Callable
+from concurrent.futures import Future, InvalidStateError
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import CancelledError, DeadlockError
+
+if TYPE_CHECKING:
+    from .scheduler import Actor, Condition, Scheduler
+
+__all__ = ["Result"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("asyncthreads")
+
+# The state names concurrent.futures uses; its wait() and as_completed() read them.
+PENDING = "PENDING"
+RUNNING = "RUNNING"
+CANCELLED = "CANCELLED_AND_NOTIFIED"  # we notify waiters at once, so never plain CANCELLED
+FINISHED = "FINISHED"
+_DONE = frozenset({"CANCELLED", CANCELLED, FINISHED})
+
+
+class Result(Future[T]):
+    """The outcome of one call: pending, running, finished, failed or cancelled."""
+
+    __slots__ = (
+        "_actor",
+        "_callbacks",
+        "_cond",
+        "_exception",
+        "_on_cancel",
+        "_owner",
+        "_result",
+        "_scheduler",
+        "_state",
+        "_waiter_list",
+    )
+
+    _result: T | None
+    _exception: BaseException | None
+    # Who made this Result: the Reactor or ThreadPool that routes its deferrals.
+    _owner: object
+    # The actor that must run before this Result can end (for deadlock detection), if one.
+    _actor: Actor | None
+    # Told, under the scheduler lock, when the Result is cancelled while it waits in a
+    # queue that counts its cancelled entries.
+    _on_cancel: Callable[[Result[Any]], None] | None
+
+    def __init__(self, scheduler: Scheduler, owner: object = None) -> None:
+        # Future.__init__ is not called on purpose: it makes a Condition per instance
+        # (about 1.6 KB). Ours is made lazily, by the first waiter.
+        self._state = PENDING
+        self._result = None
+        self._exception = None
+        self._waiter_list: list[Any] | None = None
+        self._callbacks: list[Callable[[Result[T]], object]] | None = None
+        self._cond: Condition | None = None
+        self._scheduler = scheduler
+        self._owner = owner
+        self._actor = None
+        self._on_cancel = None
+
+    # -- what concurrent.futures.wait/as_completed reach into -------------------------------
+
+    @property
+    def _condition(self) -> Condition:  # type: ignore[override]
+        cond = self._cond
+        if cond is None:
+            with self._scheduler.lock:
+                cond = self._cond
+                if cond is None:
+                    cond = self._cond = self._scheduler.condition()
+        return cond
+
+    @property
+    def _waiters(self) -> list[Any]:  # type: ignore[override]
+        waiters = self._waiter_list
+        if waiters is None:
+            with self._scheduler.lock:
+                waiters = self._waiter_list
+                if waiters is None:
+                    waiters = self._waiter_list = []
+        return waiters
+
+    # -- state ----------------------------------------------------------------------------
+
+    def done(self) -> bool:
+        """True once the Result has finished, failed or been cancelled."""
+        return self._state in _DONE
+
+    def cancelled(self) -> bool:
+        """True if the Result was cancelled."""
+        return self._state == CANCELLED
+
+    def running(self) -> bool:
+        """True while the function is running (or has been deferred and not yet finished)."""
+        return self._state == RUNNING
+
+    def cancel(self) -> bool:
+        """Cancel if the call has not started: True if it now never will run.
+
+        Future semantics: also True if already cancelled; False if running or finished.
+        """
+        return self._cancel_if_pending() or self._state == CANCELLED
+
+    def _cancel_if_pending(self) -> bool:
+        """Cancel and return True only if this call moved the Result from pending."""
+        with self._scheduler.lock:
+            if self._state != PENDING:
+                return False
+            self._state = CANCELLED
+            hook = self._on_cancel
+            if hook is not None:
+                self._on_cancel = None
+                hook(self)
+            self._notify_locked()
+        self._invoke_callbacks()
+        return True
+
+    def set_running_or_notify_cancel(self) -> bool:
+        """Mark as running; False if it was cancelled (Executor-implementation API)."""
+        with self._scheduler.lock:
+            state = self._state
+            if state == PENDING:
+                self._state = RUNNING
+                self._on_cancel = None
+                return True
+            if state == CANCELLED:
+                return False
+        raise RuntimeError(f"Result in unexpected state {state}")
+
+    def _begin(self) -> bool:
+        """Start running: False if cancelled; True if started now or already running
+        (the continuation of a deferral)."""
+        with self._scheduler.lock:
+            state = self._state
+            if state == PENDING:
+                self._state = RUNNING
+                self._on_cancel = None
+                return True
+            return state == RUNNING
+
+    def set_result(self, result: T) -> None:
+        """Finish with ``result`` (Executor-implementation API)."""
+        if not self._settle(result, None):
+            raise InvalidStateError(f"{self._state}: {self!r}")
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        """Fail with ``exception`` (Executor-implementation API)."""
+        if not self._settle(None, exception):
+            raise InvalidStateError(f"{self._state}: {self!r}")
+
+    def _settle(self, value: T | None, exception: BaseException | None) -> bool:
+        """Finish or fail; False (and no change) if the Result had already ended."""
+        with self._scheduler.lock:
+            if self._state in _DONE:
+                return False
+            self._result = value
+            self._exception = exception
+            self._state = FINISHED
+            self._on_cancel = None
+            self._notify_locked()
+        if self._callbacks:
+            self._invoke_callbacks()
+        return True
+
+    def _notify_locked(self) -> None:
+        waiters = self._waiter_list
+        if waiters:
+            if self._state == CANCELLED:
+                for waiter in waiters:
+                    waiter.add_cancelled(self)
+            elif self._exception is not None:
+                for waiter in waiters:
+                    waiter.add_exception(self)
+            else:
+                for waiter in waiters:
+                    waiter.add_result(self)
+        if self._cond is not None:
+            self._cond.notify_all()
+
+    # -- callbacks ------------------------------------------------------------------------
+
+    def add_done_callback(self, fn: Callable[[Future[T]], object]) -> None:
+        """Call ``fn(result)`` when the Result ends (now, if it already has)."""
+        with self._scheduler.lock:
+            if self._state not in _DONE:
+                if self._callbacks is None:
+                    self._callbacks = []
+                self._callbacks.append(fn)
+                return
+        self._call(fn)
+
+    def _invoke_callbacks(self) -> None:
+        callbacks = self._callbacks
+        if callbacks:
+            self._callbacks = None
+            for fn in callbacks:
+                self._call(fn)
+
+    def _call(self, fn: Callable[[Result[T]], object]) -> None:
+        try:
+            fn(self)
+        except Exception:
+            logger.exception("done-callback %r raised for %r", fn, self)
+
+    # -- waiting --------------------------------------------------------------------------
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until done or ``timeout`` seconds pass; True if done."""
+        if self._state in _DONE:
+            return True
+        actor = self._actor
+        scheduler = self._scheduler
+        if actor is not None and actor is scheduler.current_actor():
+            raise DeadlockError(
+                f"waiting on {actor.name} for {self!r}, which only {actor.name} can complete"
+            )
+        return scheduler.wait(self, timeout)
+
+    def result(self, timeout: float | None = None) -> T:
+        """The function's return value; re-raises its exception.
+
+        Raises ``CancelledError`` if cancelled and ``TimeoutError`` if not done in
+        ``timeout`` seconds.
+        """
+        if self._state not in _DONE and not self.wait(timeout):
+            raise TimeoutError(f"{self!r} not done after {timeout} seconds")
+        if self._state == CANCELLED:
+            raise CancelledError()
+        exception = self._exception
+        if exception is not None:
+            try:
+                raise exception
+            finally:
+                # Break the cycle: the traceback's frame would otherwise hold the exception.
+                exception = None
+        return self._result  # type: ignore[return-value]
+
+    get_result = result
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The function's exception, or None if it returned. Raises like :meth:`result`."""
+        if self._state not in _DONE and not self.wait(timeout):
+            raise TimeoutError(f"{self!r} not done after {timeout} seconds")
+        if self._state == CANCELLED:
+            raise CancelledError()
+        return self._exception
+
+    @property
+    def traceback(self) -> str | None:
+        """The formatted traceback of the function's exception, or None."""
+        exception = self._exception
+        if exception is None:
+            return None
+        return "".join(_traceback.format_exception(exception))
+
+    def __repr__(self) -> str:
+        state = self._state
+        if state == FINISHED:
+            if self._exception is not None:
+                detail = f"raised {type(self._exception).__name__}"
+            else:
+                detail = f"returned {type(self._result).__name__}"
+            return f"<Result at {id(self):#x} state=finished {detail}>"
+        name = "cancelled" if state == CANCELLED else state.lower()
+        return f"<Result at {id(self):#x} state={name}>"

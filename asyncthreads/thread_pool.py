@@ -1,0 +1,339 @@
+"""ThreadPool: a resizable pool of reusable workers with an optional bounded queue.
+
+The pool is a thread-free core: a FIFO task queue and the bookkeeping of its workers.
+Each worker is an *actor* (see :mod:`asyncthreads.scheduler`) that its scheduler runs: an
+OS thread named ``<pool name>-<n>`` under the default ``ThreadScheduler``, a stepped actor
+under ``asyncthreads.testing``.
+
+What a caller may rely on:
+
+* Tasks start in the order queued. With N workers up to N run at once, so they may
+  *finish* in any order.
+* ``max_queue_size > 0`` bounds the tasks waiting to start that callers queue
+  (``queue_task``, ``submit``, ``Reactor.call_in_thread``): one more raises
+  :class:`QueueFull` at once and queues nothing. A cancelled task frees its place at
+  once. Work the reactor hands over later (a timer that fires, a periodic run, a
+  deferral) is never refused: it was accepted when it was scheduled.
+* Zero workers is legal: tasks wait until ``resize_pool`` adds some.
+* ``resize_pool(n)`` grows at once. Shrinking retires idle workers at once and busy ones
+  as they finish their current task; a running task is never interrupted.
+* ``shutdown(wait=True, cancel_futures=False)`` has ``concurrent.futures.Executor``
+  semantics: no new tasks; queued tasks still run unless ``cancel_futures``; with
+  ``wait`` it returns once every worker has exited. A pool with no workers cancels its
+  queued tasks at shutdown, since nothing could ever run them. A pool that is never shut
+  down is shut down (waiting for its queued tasks) when the program exits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, ParamSpec, TypeVar
+
+from .arguments import check_callable, check_count, check_optional_callable, check_result_q
+from .clock import Clock, SystemClock
+from .errors import QueueFull
+from .result import CANCELLED, PENDING, Result
+from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
+from .task import Task
+
+__all__ = ["ThreadPool"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_pool_numbers = itertools.count(1)
+
+
+class _Worker:
+    """One worker actor. The pool decides what it does; its scheduler runs it."""
+
+    __slots__ = ("handle", "name", "pool")
+
+    def __init__(self, name: str, pool: ThreadPool) -> None:
+        self.name = name
+        self.pool = pool
+        self.handle: ActorHandle | None = None
+
+    def next_work(self, now: float) -> Work | float | Stop | None:
+        return self.pool._next_for(self)
+
+    def __repr__(self) -> str:
+        return f"<worker {self.name}>"
+
+
+class ThreadPool(Executor):
+    """A resizable pool of worker threads. See the module docstring."""
+
+    def __init__(
+        self,
+        num_threads: int,
+        max_queue_size: int = 0,
+        *,
+        clock: Clock | None = None,
+        scheduler: Scheduler | None = None,
+        name: str | None = None,
+    ) -> None:
+        check_count(num_threads, "num_threads")
+        if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int):
+            raise TypeError(f"max_queue_size must be an int, got {max_queue_size!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {name!r}")
+        if scheduler is None:
+            from .thread_scheduler import ThreadScheduler
+
+            scheduler = ThreadScheduler()
+        self._clock = clock if clock is not None else SystemClock()
+        self._scheduler = scheduler
+        self._lock = scheduler.lock
+        self._name = name or f"ThreadPool-{next(_pool_numbers)}"
+        self._max_queued = max(0, max_queue_size)
+        self._queue: deque[Work] = deque()
+        self._cancelled_in_queue = 0
+        self._count_cancelled = self._note_cancelled  # one bound method for every task
+        self._workers: set[_Worker] = set()
+        self._idle: list[_Worker] = []  # a stack: the most recently busy worker goes first
+        self._size = 0  # workers, less those told to retire
+        self._retiring = 0  # workers that must exit when they next ask for work
+        self._worker_numbers = itertools.count(1)
+        self._closed = False
+        self._stopped: Result[None] = Result(scheduler, self)
+        self._unregister_at_exit = scheduler.at_exit(self._shutdown_at_exit)
+        self.resize_pool(num_threads)
+
+    # -- introspection --------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self._scheduler
+
+    @property
+    def thread_count(self) -> int:
+        """The pool's size: workers, not counting those retiring after their current task."""
+        return self._size
+
+    @property
+    def idle_count(self) -> int:
+        """Workers waiting for a task."""
+        return len(self._idle)
+
+    @property
+    def queued_count(self) -> int:
+        """Tasks waiting to start (cancelled ones not counted)."""
+        return len(self._queue) - self._cancelled_in_queue
+
+    @property
+    def max_queue_size(self) -> int:
+        """The bound on queued tasks; 0 means unbounded."""
+        return self._max_queued
+
+    @property
+    def is_shutdown(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        state = "shut down" if self._closed else "open"
+        return (
+            f"<ThreadPool {self._name!r} {state} threads={self._size} "
+            f"idle={self.idle_count} queued={self.queued_count}>"
+        )
+
+    # -- queueing -------------------------------------------------------------------------
+
+    def queue_task(
+        self,
+        func: Callable[..., T],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = None,
+        result_q: Any = None,
+        **kwargs: Any,
+    ) -> Result[T]:
+        """Run ``func(*args, **kwargs)`` in a worker; return its Result.
+
+        ``callback(value)`` runs after ``func`` returns, in the same thread, before the
+        Result finishes; if it raises, the Result fails with that exception. ``result_q``
+        (anything with ``put``) receives the Result once it has ended, however it ended.
+        Raises ``QueueFull`` if the bounded queue is full and ``RuntimeError`` after
+        shutdown; then nothing was queued.
+        """
+        check_callable(func, "func")
+        check_optional_callable(callback, "callback")
+        check_result_q(result_q)
+        return self._submit_new(func, args, kwargs, callback, result_q, self)
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Result[T]:
+        """``concurrent.futures.Executor.submit``: every keyword goes to ``fn``."""
+        check_callable(fn, "fn")
+        return self._submit_new(fn, args, kwargs, None, None, self)
+
+    def _submit_new(
+        self,
+        func: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        callback: Callable[[T], object] | None,
+        result_q: Any,
+        owner: object,
+    ) -> Result[T]:
+        result: Result[T] = Result(self._scheduler, owner)
+        task = Task(func, args, kwargs, callback, result)
+        if result_q is not None:
+            result._callbacks = [result_q.put]
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
+            max_queued = self._max_queued
+            if max_queued and len(self._queue) - self._cancelled_in_queue >= max_queued:
+                raise QueueFull(f"{self._name} already has {max_queued} queued tasks")
+            result._on_cancel = self._count_cancelled
+            self._queue.append(task)
+            handle = self._idle.pop().handle if self._idle else None
+        if handle is not None:
+            handle.wake()
+        return result
+
+    def _accept(self, work: Work) -> None:
+        """Queue work accepted earlier (a fired timer, a periodic run, a deferral).
+
+        Never refused for a full queue; refused with RuntimeError only when no worker is
+        left to run it. Work whose Result was cancelled meanwhile is dropped.
+        """
+        result = work.result
+        with self._lock:
+            if self._closed and not self._workers:
+                raise RuntimeError(f"{self._name} has shut down; {work!r} cannot run")
+            if result._state == CANCELLED:
+                return
+            result._actor = None
+            if result._state == PENDING:
+                result._on_cancel = self._count_cancelled
+            self._queue.append(work)
+            handle = self._idle.pop().handle if self._idle else None
+        if handle is not None:
+            handle.wake()
+
+    def _route(self, task: Task[Any], to_thread: bool) -> None:
+        """Where a deferral from a task queued directly on this pool goes."""
+        if not to_thread:
+            raise RuntimeError(
+                f"defer() needs a Reactor: {task.name} was queued on {self._name} directly"
+            )
+        self._accept(task)
+
+    def _note_cancelled(self, result: Result[Any]) -> None:
+        # Under the lock: a queued task was cancelled. Its entry stays in the deque until
+        # a worker skips it, but it no longer counts against the bound.
+        self._cancelled_in_queue += 1
+        if self._cancelled_in_queue > 64 and 2 * self._cancelled_in_queue > len(self._queue):
+            self._queue = deque(w for w in self._queue if w.result._state != CANCELLED)
+            self._cancelled_in_queue = 0
+
+    # -- workers --------------------------------------------------------------------------
+
+    def _next_for(self, worker: _Worker) -> Work | Stop | None:
+        """A worker asks for work: a task, STOP to exit, or None to wait to be woken."""
+        with self._lock:
+            if self._retiring:
+                self._retiring -= 1
+                self._retire(worker)
+                return STOP
+            queue = self._queue
+            while queue:
+                work = queue.popleft()
+                result = work.result
+                if result._state == CANCELLED:
+                    self._cancelled_in_queue -= 1
+                    continue
+                result._on_cancel = None
+                return work
+            if self._closed:
+                self._retire(worker)
+                return STOP
+            self._idle.append(worker)
+            return None
+
+    def _retire(self, worker: _Worker) -> None:
+        # Under the lock.
+        self._workers.discard(worker)
+        if self._closed and not self._workers:
+            self._stopped._settle(None, None)
+
+    def resize_pool(self, num_threads: int) -> None:
+        """Grow or shrink the pool to ``num_threads`` workers. Callable from any thread."""
+        check_count(num_threads, "num_threads")
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"cannot resize {self._name}: it is shut down")
+            change = num_threads - self._size
+            self._size = num_threads
+            to_wake: list[_Worker] = []
+            if change > 0:
+                kept = min(change, self._retiring)  # workers not yet gone need not go
+                self._retiring -= kept
+                for _ in range(change - kept):
+                    worker = _Worker(f"{self._name}-{next(self._worker_numbers)}", self)
+                    self._workers.add(worker)
+                    # Started under the lock, so its handle is set before it can ask for
+                    # work; the new thread simply waits for the lock.
+                    worker.handle = self._scheduler.start(worker, self._clock)
+            elif change < 0:
+                self._retiring -= change
+                for _ in range(min(-change, len(self._idle))):
+                    to_wake.append(self._idle.pop())
+        for worker in to_wake:
+            assert worker.handle is not None
+            worker.handle.wake()
+
+    # -- shutdown -------------------------------------------------------------------------
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop accepting tasks; see the module docstring. Idempotent."""
+        to_cancel: list[Result[Any]] = []
+        to_fail: list[Result[Any]] = []
+        to_wake: list[_Worker] = []
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._retiring = 0  # every worker now drains the queue, then exits
+                self._unregister_at_exit()
+                nobody = not self._workers
+                if cancel_futures or nobody:
+                    kept: deque[Work] = deque()
+                    for work in self._queue:
+                        result = work.result
+                        if result._state == PENDING:
+                            result._on_cancel = None
+                            to_cancel.append(result)
+                        elif result._state != CANCELLED:  # a running continuation
+                            if nobody:
+                                to_fail.append(result)
+                            else:
+                                kept.append(work)
+                    self._queue = kept
+                    self._cancelled_in_queue = 0
+                to_wake, self._idle = self._idle, []
+                if nobody:
+                    self._stopped._settle(None, None)
+        for result in to_cancel:
+            result.cancel()
+        for result in to_fail:
+            result._settle(None, RuntimeError(f"{self._name} shut down with no workers"))
+        for worker in to_wake:
+            assert worker.handle is not None
+            worker.handle.wake()
+        if wait and self._scheduler.current_actor() not in self._workers:
+            self._stopped.wait()
+
+    def _shutdown_at_exit(self) -> None:
+        self.shutdown(wait=True)

@@ -1,0 +1,147 @@
+"""ThreadScheduler: the production scheduler. One OS thread per actor, real blocking waits.
+
+This is the only module of the library that touches threads, locks and real waiting
+(see :mod:`asyncthreads.scheduler` for the interface it implements).
+
+* Each actor runs on a daemon thread named after it. The thread asks the actor for work,
+  runs it, and sleeps on a :class:`queue.SimpleQueue` of wake-up tokens until woken or,
+  when the actor gave a deadline, until then. (``SimpleQueue`` is implemented in C: a
+  wake-up is one ``put``, cheaper than an Event or Condition.)
+* The threads are daemons so that a forgotten Reactor or pool cannot keep the process
+  alive for ever; instead, at interpreter exit, every pool and reactor still running is
+  shut down in reverse order of creation, which lets it finish the work already queued
+  (pending timers are cancelled, as by ``Reactor.shutdown``).
+* Waiting for a Result blocks on a condition variable on the scheduler's lock, with real
+  time-outs that freezegun's ``freeze_time`` does not stop (the standard ``threading``
+  module keeps its own reference to the monotonic clock, which freezegun leaves alone).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock
+from .scheduler import STOP, Actor, Condition, Lock
+
+if TYPE_CHECKING:
+    from .result import Result
+
+__all__ = ["ThreadScheduler"]
+
+logger = logging.getLogger("asyncthreads")
+
+# Longest single blocking wait the platform accepts; longer sleeps just wake and re-ask.
+_MAX_WAIT = threading.TIMEOUT_MAX
+
+
+class _ActorThread(threading.Thread):
+    """The thread that runs one actor; it is also that actor's handle."""
+
+    def __init__(self, actor: Actor, clock: Clock) -> None:
+        super().__init__(name=actor.name, daemon=True)
+        self.actor = actor
+        self._clock = clock
+        self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
+
+    def wake(self) -> None:
+        self._wakeups.put(None)
+
+    def run(self) -> None:
+        actor = self.actor
+        now = self._clock.now
+        next_work = actor.next_work
+        wait = self._wakeups.get
+        empty = queue.Empty
+        while True:
+            work = next_work(now())
+            if work is None:
+                wait()
+            elif type(work) is float:
+                delay = work - now()
+                if delay > 0:
+                    with suppress(empty):
+                        wait(timeout=min(delay, _MAX_WAIT))
+            elif work is STOP:
+                return
+            else:
+                try:
+                    work.run()  # type: ignore[union-attr]
+                except BaseException:  # Work.run never raises; if one does, keep the thread
+                    logger.exception("%s: %r raised out of run()", self.name, work)
+
+
+class ThreadScheduler:
+    """Runs each actor on its own daemon thread. See the module docstring."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    @property
+    def lock(self) -> Lock:
+        return self._lock
+
+    def condition(self) -> Condition:
+        return threading.Condition(self._lock)
+
+    def start(self, actor: Actor, clock: Clock) -> _ActorThread:
+        thread = _ActorThread(actor, clock)
+        thread.start()
+        return thread
+
+    def current_actor(self) -> Actor | None:
+        thread = threading.current_thread()
+        return thread.actor if isinstance(thread, _ActorThread) else None
+
+    def wait(self, result: Result[Any], timeout: float | None) -> bool:
+        condition = result._condition
+        with condition:
+            return condition.wait_for(result.done, timeout)
+
+    def at_exit(self, callback: Callable[[], object]) -> Callable[[], None]:
+        return _exit_callbacks.register(callback)
+
+    def __repr__(self) -> str:
+        return "ThreadScheduler()"
+
+
+class _ExitCallbacks:
+    """Callbacks run at interpreter exit, newest first; each can unregister itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: dict[int, Callable[[], object]] = {}
+        self._keys = iter(range(1 << 62))
+        atexit.register(self.run)
+
+    def register(self, callback: Callable[[], object]) -> Callable[[], None]:
+        with self._lock:
+            key = next(self._keys)
+            self._callbacks[key] = callback
+
+        def unregister() -> None:
+            with self._lock:
+                self._callbacks.pop(key, None)
+
+        return unregister
+
+    def run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._callbacks:
+                    return
+                _, callback = self._callbacks.popitem()  # the newest
+            try:
+                callback()
+            except Exception:
+                logger.exception("shutting down at exit: %r raised", callback)
+
+
+_exit_callbacks = _ExitCallbacks()
