@@ -27,7 +27,6 @@ What a caller may rely on:
 from __future__ import annotations
 
 import enum
-import os
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -56,9 +55,10 @@ __all__ = ["Reactor"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# The size of the pool a Reactor makes for itself: as ThreadPoolExecutor's default,
-# since reactor pools mostly wait on I/O.
-DEFAULT_POOL_THREADS = min(32, (os.cpu_count() or 1) + 4)
+# The size of the pool a Reactor makes for itself. Reactor pools mostly wait on I/O, so
+# more threads than cores; a constant rather than ThreadPoolExecutor's cpu_count() + 4,
+# so that a simulated run (and its replay token) is the same on every machine.
+DEFAULT_POOL_THREADS = 8
 
 
 class _State(enum.Enum):

@@ -1,0 +1,71 @@
+"""The asyncthreads pytest plugin (registered through the ``pytest11`` entry point).
+
+* Fixture ``asyncthreads_sim``: a fresh :class:`Simulation` per test, closed after it
+  (every Reactor and pool it built is shut down).
+* Its chooser: FIFO by default; ``@pytest.mark.asyncthreads(seed=N)`` or
+  ``@pytest.mark.asyncthreads(replay="at1:...")`` on a test, or
+  ``pytest --asyncthreads-seed=N`` for every test without a marker.
+* A failing test that used the fixture gets an "asyncthreads simulation" section in its
+  report: the replay token, the timeline of the last steps and what was pending.
+
+It keeps no global state, so it is safe under pytest-xdist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import pytest
+
+from .simulation import Simulation
+
+_SIMULATION = pytest.StashKey[Simulation]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("asyncthreads")
+    group.addoption(
+        "--asyncthreads-seed",
+        type=int,
+        default=None,
+        help="run every asyncthreads_sim fixture with a seeded random chooser",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "asyncthreads(seed=None, replay=None, **options): configure the asyncthreads_sim "
+        "fixture (options are Simulation keyword arguments)",
+    )
+
+
+@pytest.fixture
+def asyncthreads_sim(request: pytest.FixtureRequest) -> Iterator[Simulation]:
+    """A fresh Simulation for this test; see the plugin docstring."""
+    options: dict[str, Any] = {}
+    marker = request.node.get_closest_marker("asyncthreads")
+    if marker is not None:
+        options.update(marker.kwargs)
+    seed = request.config.getoption("--asyncthreads-seed")
+    if seed is not None and not {"seed", "replay", "chooser"} & options.keys():
+        options["seed"] = seed
+    sim = Simulation(**options)
+    request.node.stash[_SIMULATION] = sim
+    try:
+        yield sim
+    finally:
+        sim.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and report.when == "call":
+        sim = item.stash.get(_SIMULATION, None)
+        if sim is not None:
+            report.sections.append(("asyncthreads simulation", sim.failure_report()))
+    return report

@@ -1,0 +1,245 @@
+"""Simulation: a virtual clock and a step scheduler, with the verbs a test needs.
+
+::
+
+    sim = Simulation()
+    reactor = Reactor(clock=sim.clock, scheduler=sim.scheduler)   # the production class
+    reactor.start()
+    hits = []
+    reactor.call_every(1.0, lambda: hits.append(sim.now))
+    sim.advance(10)
+    assert hits == [1.0, 2.0, ..., 10.0]
+
+What a test may rely on:
+
+* No OS thread is ever started; all work runs on the test's thread, one unit per step.
+* :meth:`advance` / :meth:`advance_to` fire every timer due on the way in (deadline,
+  scheduling order) order, the clock reading exactly that timer's deadline while it runs,
+  including timers scheduled during the advance; work that becomes ready at an instant
+  runs at that instant, before time moves on. Time never goes backwards.
+* Waiting on a Result drives the simulation (see :mod:`.step_scheduler`); timeouts are
+  virtual seconds.
+* The run is deterministic: FIFO by default, seeded random with ``seed=``, any chooser
+  with ``chooser=``; its decisions are kept as :attr:`replay_token`, and
+  ``Simulation(replay=token)`` runs them again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ..reactor import Reactor
+from ..result import Result
+from ..thread_pool import ThreadPool
+from .choosers import Chooser, RandomChooser, ReplayChooser, encode_token
+from .step_scheduler import StepScheduler
+from .trace import Trace, TraceEvent
+from .virtual_clock import VirtualClock
+
+__all__ = ["Simulation"]
+
+T = TypeVar("T")
+
+
+class Simulation:
+    """A deterministic world for Reactors and ThreadPools. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        chooser: Chooser | None = None,
+        replay: str | None = None,
+        start: float = 0.0,
+        max_steps: int = 1_000_000,
+        max_steps_per_instant: int = 100_000,
+        trace_limit: int | None = 100_000,
+    ) -> None:
+        given = [
+            name
+            for name, v in (("seed", seed), ("chooser", chooser), ("replay", replay))
+            if v is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(f"give at most one of seed, chooser and replay, got {given}")
+        if seed is not None:
+            chooser = RandomChooser(seed)
+        elif replay is not None:
+            chooser = ReplayChooser(replay)
+        self.seed = seed
+        self.clock = VirtualClock(start)
+        self.scheduler = StepScheduler(
+            self.clock,
+            chooser=chooser,
+            max_steps=max_steps,
+            max_steps_per_instant=max_steps_per_instant,
+            trace_limit=trace_limit,
+        )
+        self._built: list[Reactor | ThreadPool] = []
+
+    # -- time and steps -------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """The virtual time."""
+        return self.clock.now()
+
+    def step(self) -> TraceEvent | None:
+        """Run one unit of ready work at the current instant; return what ran, or None."""
+        return self.scheduler.step()
+
+    def run_until_idle(self) -> int:
+        """Run ready work at the current instant until none is left; return how many ran.
+
+        Raises :class:`NeverIdleError` if work keeps re-scheduling itself at this instant.
+        """
+        return self.scheduler.run_until_idle()
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward by ``seconds``, running everything due on the way."""
+        seconds = float(seconds)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be finite and not negative, got {seconds}")
+        self.scheduler.advance_to(self.clock.now() + seconds)
+
+    def advance_to(self, when: float) -> None:
+        """Move virtual time forward to ``when``, running everything due on the way."""
+        when = float(when)
+        if not math.isfinite(when):
+            raise ValueError(f"when must be finite, got {when}")
+        self.scheduler.advance_to(when)
+
+    def advance_to_next_timer(self) -> float | None:
+        """Jump to the next deadline and run what is due there; its time, or None."""
+        self.run_until_idle()
+        deadline = self.scheduler.next_deadline()
+        if deadline is not None:
+            self.scheduler.advance_to(deadline)
+        return deadline
+
+    def run_until(self, result: Result[T], timeout: float | None = None) -> Result[T]:
+        """Run until ``result`` is done; return it.
+
+        Raises ``TimeoutError`` after ``timeout`` virtual seconds, and
+        :class:`asyncthreads.DeadlockError` if nothing could ever complete it.
+        """
+        if not isinstance(result, Result):
+            raise TypeError(f"run_until takes a Result, got {result!r}")
+        if not result.wait(timeout):
+            raise TimeoutError(f"{result!r} not done after {timeout} virtual seconds")
+        return result
+
+    # -- what happened --------------------------------------------------------------------
+
+    @property
+    def trace(self) -> Trace:
+        """Every step so far (the newest ``trace_limit``)."""
+        return self.scheduler.trace
+
+    @property
+    def replay_token(self) -> str:
+        """The decisions of this run so far; ``Simulation(replay=token)`` repeats them."""
+        return encode_token(self.scheduler.choices)
+
+    @property
+    def replay_diverged_at(self) -> int | None:
+        """For a replay: the decision where the run stopped matching the token, or None."""
+        chooser = self.scheduler.chooser
+        return chooser.diverged_at if isinstance(chooser, ReplayChooser) else None
+
+    def pending(self) -> str:
+        """What every actor is doing or waiting for, and what is queued, as text."""
+        return "\n".join(self.scheduler.pending())
+
+    def timeline(self, last: int | None = None, *, per_actor: bool = True) -> str:
+        """The trace as text (see :meth:`Trace.timeline`)."""
+        return self.trace.timeline(last, per_actor=per_actor)
+
+    def failure_report(self, last: int = 40) -> str:
+        """What a failing test should print: how to replay it, and what ran."""
+        how = f"Simulation(seed={self.seed})" if self.seed is not None else "the same chooser"
+        return (
+            f"replay token: {self.replay_token!r}  (Simulation(replay=...) repeats this run; "
+            f"it came from {how})\n"
+            f"virtual time: {self.now}, steps run: {self.trace.total}\n"
+            f"timeline (last {last} steps):\n{self.trace.timeline(last, per_actor=True)}\n"
+            f"pending:\n{self.pending()}"
+        )
+
+    # -- building things on this simulation -----------------------------------------------
+
+    def reactor(self, threads: int = 4, *, name: str = "reactor", start: bool = True) -> Reactor:
+        """A Reactor with its own pool of ``threads`` workers on this simulation, started
+        unless ``start=False``; :meth:`close` shuts it down."""
+        pool = self.thread_pool(threads, name=f"{name}-pool")
+        reactor = Reactor(pool, name=name)
+        self._built.remove(pool)
+        reactor._owns_pool = True
+        self._built.append(reactor)
+        if start:
+            reactor.start()
+        return reactor
+
+    def thread_pool(
+        self, num_threads: int, max_queue_size: int = 0, *, name: str | None = None
+    ) -> ThreadPool:
+        """A ThreadPool on this simulation; :meth:`close` shuts it down."""
+        pool = ThreadPool(
+            num_threads, max_queue_size, clock=self.clock, scheduler=self.scheduler, name=name
+        )
+        self._built.append(pool)
+        return pool
+
+    def close(self) -> None:
+        """Shut down what :meth:`reactor` and :meth:`thread_pool` built, cancelling what
+        has not run, so every Result they returned ends. Idempotent."""
+        built, self._built = self._built, []
+        for thing in reversed(built):
+            thing.shutdown(wait=False, cancel_futures=True)
+        self.scheduler.run_until_idle()
+
+    def __enter__(self) -> Simulation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- wall-clock time for the code under test ------------------------------------------
+
+    @contextmanager
+    def wall_clock(self, start: datetime | str = "2000-01-01 00:00:00") -> Iterator[Any]:
+        """While active, ``time.time()``, ``datetime.now()`` and friends read virtual time.
+
+        It uses freezegun: the wall clock reads ``start`` now and moves exactly as the
+        simulation's clock moves. Inside a test's own ``freeze_time`` it takes over until
+        it exits, and the test's frozen time resumes after. Yields freezegun's factory.
+        """
+        import freezegun
+
+        freezer = freezegun.freeze_time(start)
+        frozen = freezer.start()
+        origin = self.clock.now()
+        base = frozen()
+
+        def follow(now: float) -> None:
+            frozen.move_to(base + timedelta(seconds=now - origin))
+
+        stop_following = self.clock._listen(follow)
+        try:
+            yield frozen
+        finally:
+            stop_following()
+            freezer.stop()
+
+    def __repr__(self) -> str:
+        return f"<Simulation t={self.now} steps={self.trace.total} token={self.replay_token!r}>"
