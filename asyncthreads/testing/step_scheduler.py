@@ -102,13 +102,15 @@ class _SimActor:
 
     __slots__ = ("actor", "holding", "name", "poll_pending", "running", "scheduler", "stopped")
 
+    running: Work | None
+
     def __init__(self, actor: Actor, scheduler: StepScheduler) -> None:
         self.actor = actor
         self.name = actor.name
         self.scheduler = scheduler
         self.holding = False  # it has taken work that has not run yet
         self.poll_pending = False
-        self.running = False  # its work is running (perhaps blocked in a nested wait)
+        self.running = None  # the work it is running (perhaps blocked in a nested wait)
         self.stopped = False
 
     def wake(self) -> None:
@@ -189,7 +191,7 @@ class StepScheduler:
         while to_poll:
             record = to_poll.popleft()
             record.poll_pending = False
-            if record.running or record.stopped or record.holding:
+            if record.running is not None or record.stopped or record.holding:
                 continue
             answer = record.actor.next_work(now)
             if answer is None:
@@ -236,13 +238,13 @@ class StepScheduler:
         record.holding = False
         result = work.result
         before = result._state
-        record.running = True
+        record.running = work
         self._running.append(record)
         try:
             work.run()
         finally:
             self._running.pop()
-            record.running = False
+            record.running = None
             record.wake()
         event = TraceEvent(self.clock._now, record.name, _name_of(work), _outcome(work, before))
         self.trace.record(event)
@@ -316,7 +318,8 @@ class StepScheduler:
     def _deadlock_report(self, what: str) -> str:
         if self._running:
             blocked = self._running[-1]
-            head = f"{blocked.name} is blocked waiting for {what}"
+            task = _name_of(blocked.running) if blocked.running is not None else "?"
+            head = f"{blocked.name}, running {task}, is blocked waiting for {what}"
         else:
             head = f"waiting for {what}"
         return (
@@ -330,8 +333,8 @@ class StepScheduler:
         in_hand = {id(r): w for r, w in self._ready}
         pools: dict[int, Any] = {}
         for record in self._actors:
-            if record.running:
-                state = "running (blocked in a wait)" if record in self._running else "running"
+            if record.running is not None:
+                state = f"running {_name_of(record.running)}, blocked in a wait"
             elif id(record) in in_hand:
                 state = f"ready to run {_name_of(in_hand[id(record)])}"
             elif record in self._timed:
