@@ -558,6 +558,36 @@ def test_every_result_ends_after_shutdown(reactor: Reactor, gate: threading.Even
     assert [r for r in results if not r.done()] == []
 
 
+def test_calls_queued_while_the_reactor_shuts_down_are_refused_or_end(
+    reactor: Reactor,
+) -> None:
+    accepted: queue.Queue[Result[int]] = queue.Queue()
+    start = threading.Barrier(4, timeout=5)
+
+    def call_until_refused(queue_call: Callable[[Callable[[], int]], Result[int]]) -> None:
+        start.wait()
+        while True:
+            try:
+                accepted.put(queue_call(int))
+            except RuntimeError:
+                return
+
+    producers = [
+        threading.Thread(target=call_until_refused, args=(queue_call,))
+        for queue_call in (reactor.call, reactor.call_in_thread, reactor.call)
+    ]
+    for producer in producers:
+        producer.start()
+    start.wait()
+    accepted.get(timeout=5)  # calls are under way
+    reactor.shutdown(wait=True)
+    for producer in producers:
+        producer.join(timeout=5)
+
+    assert not any(producer.is_alive() for producer in producers)
+    assert all(accepted.get_nowait().done() for _ in range(accepted.qsize()))
+
+
 def test_no_reactor_or_pool_thread_is_alive_after_shutdown_with_wait(reactor: Reactor) -> None:
     barrier = threading.Barrier(3, timeout=5)
     for _ in range(3):

@@ -434,6 +434,16 @@ def test_add_done_callback_on_a_pending_result_calls_it_in_the_completing_thread
     assert thread_name.startswith("interop-")
 
 
+def test_a_done_callback_added_as_the_result_completes_runs_exactly_once() -> None:
+    calls: list[Future[int]] = []  # list.append is atomic
+    with ThreadPool(4, name="racing") as pool:
+        results = [pool.submit(int) for _ in range(2000)]
+        for result in results:
+            result.add_done_callback(calls.append)
+
+    assert sorted(map(id, calls)) == sorted(map(id, results))
+
+
 def test_done_callbacks_run_when_a_result_is_cancelled(
     pool: ThreadPool, gate: threading.Event
 ) -> None:

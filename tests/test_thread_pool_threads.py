@@ -147,6 +147,23 @@ def test_a_cancelled_queued_task_frees_its_place(
     assert replacement.get_result(timeout=5) == 8
 
 
+def test_a_task_cancelled_while_workers_race_for_it_never_runs(
+    make_pool: Callable[..., ThreadPool],
+) -> None:
+    pool = make_pool(0)
+    ran: set[int] = set()
+    results = [pool.submit(ran.add, n) for n in range(2000)]
+    pool.resize_pool(4)  # the workers now race the cancellations below over the queue
+    cancelled = {n for n, result in enumerate(results) if n % 2 and result.cancel()}
+
+    pool.shutdown(wait=True)
+
+    assert ran.isdisjoint(cancelled)
+    assert ran | cancelled == set(range(2000))
+    assert {n for n, result in enumerate(results) if result.cancelled()} == cancelled
+    assert pool.queued_count == 0
+
+
 # -- zero threads and resizing -------------------------------------------------------------
 
 
@@ -225,6 +242,32 @@ def test_shrinking_retires_idle_workers(make_pool: Callable[..., ThreadPool]) ->
 
     assert wait_until(lambda: len(live_threads("idle-shrink-")) == 1)
     assert pool.submit(pow, 2, 5).get_result(timeout=5) == 32
+
+
+def test_concurrent_resizes_settle_on_the_last_size(
+    make_pool: Callable[..., ThreadPool],
+) -> None:
+    pool = make_pool(2, name="churning")
+    start = threading.Barrier(4, timeout=5)
+
+    def churn(sizes: list[int]) -> None:
+        start.wait()
+        for size in sizes * 50:
+            pool.resize_pool(size)
+
+    resizers = [
+        threading.Thread(target=churn, args=(sizes,)) for sizes in ([0, 5], [3, 1], [4, 0], [2, 6])
+    ]
+    for resizer in resizers:
+        resizer.start()
+    for resizer in resizers:
+        resizer.join(timeout=10)
+    pool.resize_pool(3)
+
+    assert wait_until(lambda: len(live_threads("churning-")) == 3 and pool.idle_count == 3)
+    barrier = threading.Barrier(3, timeout=5)
+    results = [pool.submit(barrier.wait) for _ in range(3)]
+    assert sorted(r.get_result(timeout=5) for r in results) == [0, 1, 2]
 
 
 # -- introspection -------------------------------------------------------------------------
@@ -381,6 +424,34 @@ def test_resize_pool_after_shutdown_raises_runtime_error(
 
     with pytest.raises(RuntimeError, match="shut down"):
         pool.resize_pool(2)
+
+
+def test_tasks_submitted_while_the_pool_shuts_down_are_refused_or_end(
+    make_pool: Callable[..., ThreadPool],
+) -> None:
+    pool = make_pool(2)
+    accepted: queue.Queue[Result[int]] = queue.Queue()
+    start = threading.Barrier(4, timeout=5)
+
+    def submit_until_refused() -> None:
+        start.wait()
+        while True:
+            try:
+                accepted.put(pool.submit(int))
+            except RuntimeError:
+                return
+
+    submitters = [threading.Thread(target=submit_until_refused) for _ in range(3)]
+    for submitter in submitters:
+        submitter.start()
+    start.wait()
+    accepted.get(timeout=5)  # submissions are under way
+    pool.shutdown(wait=True)
+    for submitter in submitters:
+        submitter.join(timeout=5)
+
+    assert not any(submitter.is_alive() for submitter in submitters)
+    assert all(accepted.get_nowait().done() for _ in range(accepted.qsize()))
 
 
 def test_no_pool_thread_is_alive_after_shutdown_with_wait(
