@@ -46,7 +46,10 @@ def check_result_q(value: object) -> None:
 def _real(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds, got {_describe(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got {_describe(value)}") from None
     if math.isnan(number) or math.isinf(number):
         raise ValueError(f"{name} must be finite, got {number}")
     return number

@@ -86,8 +86,12 @@ class PeriodicTask:
     def advance(self, now: float) -> float:
         """Move to the next tick that is not in the past at ``now``; return its deadline."""
         tick = self.tick + 1
-        first_not_past = math.ceil((now - self.start) / self.interval)
-        self.tick = max(tick, first_not_past)
+        if self.start + tick * self.interval < now:  # late: skip the ticks already missed
+            tick = math.ceil((now - self.start) / self.interval)
+            # The division may round up past a tick that is due exactly now.
+            if self.start + (tick - 1) * self.interval >= now:
+                tick -= 1
+        self.tick = tick
         return self.deadline
 
     def run(self) -> None:

@@ -234,7 +234,8 @@ class Reactor:
             if self._state in (_State.NEW, _State.RUNNING):
                 never_started = self._state is _State.NEW
                 self._state = _State.STOPPING
-                self._cancel_futures = cancel_futures
+                # A reactor that never ran cancels everything, its own pool's queue too.
+                self._cancel_futures = cancel_futures or never_started
                 self._unregister_at_exit()
                 to_cancel = [work.result for work in self._timers.drain()]
                 if cancel_futures or never_started:

@@ -18,7 +18,8 @@ What a caller may rely on:
   ``asyncthreads`` logger and does not stop the others.
 * Waiting goes through the Result's scheduler: a real blocking wait in production; in a
   simulation, waiting *drives* the simulation. Waiting on the reactor thread for a Result
-  only the reactor thread could complete raises :class:`DeadlockError` instead of hanging.
+  only the reactor thread could complete raises :class:`asyncthreads.DeadlockError`
+  instead of hanging.
 
 Unlike the standard Future, a Result makes no lock or condition of its own until somebody
 waits on it: its state is guarded by its scheduler's lock, which keeps a pending timer small.
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import CancelledError, DeadlockError
+from .errors import CancelledError
 
 if TYPE_CHECKING:
     from .scheduler import Actor, Condition, Scheduler
@@ -238,16 +239,14 @@ class Result(Future[T]):
     # -- waiting --------------------------------------------------------------------------
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until done or ``timeout`` seconds pass; True if done."""
+        """Wait until done or ``timeout`` seconds pass; True if done.
+
+        Raises :class:`DeadlockError` at once if the calling thread is the only one that
+        could complete this Result (the reactor thread waiting for a reactor call).
+        """
         if self._state in _DONE:
             return True
-        actor = self._actor
-        scheduler = self._scheduler
-        if actor is not None and actor is scheduler.current_actor():
-            raise DeadlockError(
-                f"waiting on {actor.name} for {self!r}, which only {actor.name} can complete"
-            )
-        return scheduler.wait(self, timeout)
+        return self._scheduler.wait(self, timeout)
 
     def result(self, timeout: float | None = None) -> T:
         """The function's return value; re-raises its exception.

@@ -150,7 +150,11 @@ class Scheduler(Protocol):
         ...
 
     def wait(self, result: Result[Any], timeout: float | None) -> bool:
-        """Wait until ``result`` is done or ``timeout`` seconds pass; return ``result.done()``."""
+        """Wait until ``result`` is done or ``timeout`` seconds pass; return ``result.done()``.
+
+        Raises :class:`asyncthreads.DeadlockError` instead of waiting when the calling
+        actor is ``result._actor``, the one actor that must run for it to end.
+        """
         ...
 
     def at_exit(self, callback: Callable[[], object]) -> Callable[[], None]:

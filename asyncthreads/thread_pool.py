@@ -44,8 +44,6 @@ __all__ = ["ThreadPool"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_pool_numbers = itertools.count(1)
-
 
 class _Worker:
     """One worker actor. The pool decides what it does; its scheduler runs it."""
@@ -88,7 +86,7 @@ class ThreadPool(Executor):
         self._clock = clock if clock is not None else SystemClock()
         self._scheduler = scheduler
         self._lock = scheduler.lock
-        self._name = name or f"ThreadPool-{next(_pool_numbers)}"
+        self._name = name or "ThreadPool"
         self._max_queued = max(0, max_queue_size)
         self._queue: deque[Work] = deque()
         self._cancelled_in_queue = 0

@@ -27,7 +27,8 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock
-from .scheduler import STOP, Actor, Condition, Lock
+from .errors import DeadlockError
+from .scheduler import STOP, Actor, Condition, Lock, Work
 
 if TYPE_CHECKING:
     from .result import Result
@@ -46,6 +47,7 @@ class _ActorThread(threading.Thread):
     def __init__(self, actor: Actor, clock: Clock) -> None:
         super().__init__(name=actor.name, daemon=True)
         self.actor = actor
+        self.work: Work | None = None  # what it is running, for deadlock reports
         self._clock = clock
         self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
 
@@ -70,10 +72,12 @@ class _ActorThread(threading.Thread):
             elif work is STOP:
                 return
             else:
+                self.work = work  # type: ignore[assignment]
                 try:
                     work.run()  # type: ignore[union-attr]
                 except BaseException:  # Work.run never raises; if one does, keep the thread
                     logger.exception("%s: %r raised out of run()", self.name, work)
+                self.work = None
 
 
 class ThreadScheduler:
@@ -101,6 +105,13 @@ class ThreadScheduler:
         return thread.actor if isinstance(thread, _ActorThread) else None
 
     def wait(self, result: Result[Any], timeout: float | None) -> bool:
+        thread = threading.current_thread()
+        if isinstance(thread, _ActorThread) and result._actor is thread.actor:
+            running = getattr(thread.work, "name", thread.work)
+            raise DeadlockError(
+                f"{running} on {thread.name} waits for {result!r}, which only "
+                f"{thread.name} can complete"
+            )
         condition = result._condition
         with condition:
             return condition.wait_for(result.done, timeout)

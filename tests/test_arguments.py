@@ -222,12 +222,6 @@ def test_call_every_with_a_non_bool_in_thread_raises_type_error(reactor: Reactor
     assert_nothing_queued(reactor)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG: a delay too large for a float raises OverflowError ('int too large to "
-    "convert to float'), not a ValueError naming the argument",
-)
 @pytest.mark.parametrize(
     "queue_call",
     [

@@ -459,12 +459,6 @@ def test_shutdown_of_a_never_started_reactor_cancels_its_calls(
     assert all(r.cancelled() for r in results)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: shutting down a never-started Reactor does not cancel its queued "
-    "call_in_thread calls; its own pool is shut down with cancel_futures=False, so they "
-    "run after shutdown",
-)
 def test_shutdown_of_a_never_started_reactor_cancels_its_queued_thread_calls(
     make_reactor: Callable[..., Reactor], gate: threading.Event
 ) -> None:

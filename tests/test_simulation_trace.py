@@ -85,11 +85,6 @@ def test_a_call_that_defers_is_traced_as_deferred_then_its_continuation_returns(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Task.run re-aims the task at its continuation before the trace reads its "
-    "name, so the deferring call is traced as 'ok -> deferred' instead of 'hand_on'",
-)
 def test_a_deferring_call_is_traced_under_its_own_name(sim: Simulation, reactor: Reactor) -> None:
     reactor.call(hand_on)
     sim.run_until_idle()
@@ -211,11 +206,6 @@ def test_the_same_seeded_scenario_twice_gives_identical_traces() -> None:
     assert first != scenario(Simulation())  # the seed did change the interleaving
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an unnamed ThreadPool is named from a process-wide counter "
-    "('ThreadPool-<n>'), so the same scenario run twice traces different actor names",
-)
 def test_the_same_scenario_with_an_unnamed_pool_gives_identical_traces() -> None:
     def unnamed(sim: Simulation) -> list[TraceEvent]:
         pool = ThreadPool(2, clock=sim.clock, scheduler=sim.scheduler)

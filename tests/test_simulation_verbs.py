@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from asyncthreads import DeadlockError, Reactor, Result, ThreadPool
-from asyncthreads.testing import NeverIdleError, Simulation, TraceEvent
+from asyncthreads.testing import NeverIdleError, Simulation, StepLimitError, TraceEvent
 
 
 @pytest.fixture
@@ -109,11 +109,6 @@ def test_run_until_idle_raises_never_idle_naming_the_function_that_requeues_itse
     assert sim.now == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the per-instant step budget is cumulative across run_until_idle calls, "
-    "so work that does go idle each time raises NeverIdleError 'without going idle'",
-)
 def test_step_budget_is_per_run_not_per_instant() -> None:
     with Simulation(max_steps_per_instant=5) as sim:
         reactor = sim.reactor(1)
@@ -288,11 +283,6 @@ def test_deadlock_on_a_task_queued_in_a_pool_without_workers_is_detected(
         sim.run_until(stuck)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pending() lists a pool's queue only through its workers, so a pool with "
-    "no workers (the plainest deadlock) is missing from the DeadlockError report",
-)
 def test_deadlock_report_shows_the_task_queued_in_a_pool_without_workers(
     sim: Simulation,
 ) -> None:
@@ -302,7 +292,7 @@ def test_deadlock_report_shows_the_task_queued_in_a_pool_without_workers(
     with pytest.raises(DeadlockError) as caught:
         sim.run_until(stuck)
 
-    assert "empty-pool: 1 queued task(s)" in str(caught.value)
+    assert "pool empty-pool: 0 worker(s), 1 queued task(s)" in str(caught.value)
     assert "queued task: nothing" in str(caught.value)
 
 
@@ -359,7 +349,7 @@ def test_waiting_on_a_result_a_periodic_task_never_completes_stops_at_max_steps(
         reactor.call_every(1, tick)
         never: Result[None] = Result(sim.scheduler)
 
-        with pytest.raises(NeverIdleError, match="waited 50 steps") as caught:
+        with pytest.raises(StepLimitError, match="waited 50 steps") as caught:
             never.result()
 
     assert "tick" in str(caught.value)
@@ -402,7 +392,7 @@ def test_pending_lists_queued_pool_tasks(sim: Simulation) -> None:
 
     text = sim.pending()
 
-    assert "p: 2 queued task(s)" in text
+    assert "pool p: 1 worker(s), 2 queued task(s)" in text
     assert "queued task: nothing" in text
     assert "queued task: answer" not in text
 
@@ -417,7 +407,7 @@ def test_pending_shows_each_worker_state(sim: Simulation) -> None:
 
     workers = sorted(line.strip() for line in lines if line.strip().startswith("p-"))
     assert workers == [
-        "p-1: idle (waiting to be woken)",
+        "p-1: woken, not yet asked for work",
         "p-2: ready to run nothing",
         "p-3: idle (waiting to be woken)",
     ]
@@ -450,12 +440,6 @@ def test_no_os_thread_is_started_by_a_reactor_with_eight_workers() -> None:
     assert threading.enumerate() == threads_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: StepScheduler._drive does not re-check done() after a step that only "
-    "polled; the actor's STOP completes the shutdown Result during the poll, so "
-    "shutdown(wait=True) raises a spurious DeadlockError",
-)
 def test_reactor_shutdown_with_wait_returns_once_stopped(sim: Simulation) -> None:
     reactor = Reactor(clock=sim.clock, scheduler=sim.scheduler)
     reactor.start()
@@ -466,11 +450,6 @@ def test_reactor_shutdown_with_wait_returns_once_stopped(sim: Simulation) -> Non
     assert reactor.thread_pool.is_shutdown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ThreadPool.shutdown(wait=True) raises a spurious DeadlockError under a "
-    "Simulation (same cause as the Reactor's)",
-)
 def test_pool_shutdown_with_wait_returns_once_workers_exit(sim: Simulation) -> None:
     pool = ThreadPool(2, clock=sim.clock, scheduler=sim.scheduler, name="p")
     task = pool.submit(answer)
@@ -481,11 +460,6 @@ def test_pool_shutdown_with_wait_returns_once_workers_exit(sim: Simulation) -> N
     assert pool.is_shutdown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: 'with Reactor(clock=sim.clock, scheduler=sim.scheduler)' raises a spurious "
-    "DeadlockError on exit (shutdown(wait=True))",
-)
 def test_reactor_as_context_manager_runs_unchanged_on_a_simulation(sim: Simulation) -> None:
     with Reactor(clock=sim.clock, scheduler=sim.scheduler) as reactor:
         call = reactor.call(answer)

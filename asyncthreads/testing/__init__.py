@@ -13,17 +13,19 @@ The pytest plugin gives each test a fresh one as the ``asyncthreads_sim`` fixtur
 
 from .choosers import Chooser, FifoChooser, RandomChooser, ReplayChooser
 from .simulation import Simulation
-from .step_scheduler import NeverIdleError, StepScheduler
+from .step_scheduler import BlockedTaskError, NeverIdleError, StepLimitError, StepScheduler
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
 
 __all__ = [
+    "BlockedTaskError",
     "Chooser",
     "FifoChooser",
     "NeverIdleError",
     "RandomChooser",
     "ReplayChooser",
     "Simulation",
+    "StepLimitError",
     "StepScheduler",
     "Trace",
     "TraceEvent",

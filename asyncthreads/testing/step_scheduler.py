@@ -28,16 +28,17 @@ Use it from one thread: the one the test runs on.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DeadlockError
-from ..reactor import _Loop, _ToPool
+from ..reactor import Reactor, _ToPool
 from ..result import CANCELLED, FINISHED, RUNNING
 from ..scheduler import STOP, Actor, Work
-from ..thread_pool import _Worker
+from ..thread_pool import ThreadPool
 from .choosers import Chooser, FifoChooser
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
@@ -46,11 +47,24 @@ if TYPE_CHECKING:
     from ..clock import Clock
     from ..result import Result
 
-__all__ = ["NeverIdleError", "StepScheduler"]
+__all__ = ["BlockedTaskError", "NeverIdleError", "StepLimitError", "StepScheduler"]
 
 
-class NeverIdleError(RuntimeError):
+class StepLimitError(RuntimeError):
+    """A run of the simulation took more steps than its bound: it would never end."""
+
+
+class NeverIdleError(StepLimitError):
     """Work kept becoming ready at one instant: the simulation would never go idle."""
+
+
+class BlockedTaskError(RuntimeError):
+    """A task blocked in a wait needs virtual time to pass a point it may not pass.
+
+    A simulation runs a blocked task's wait on the same stack as everything else, so the
+    task cannot be suspended while an outer wait times out, an ``advance`` stops, or a
+    ``step`` returns. Raised inside the blocked task (whose Result then fails with it).
+    """
 
 
 class _NullLock:
@@ -148,8 +162,13 @@ class StepScheduler:
         self._ready: list[tuple[_SimActor, Work]] = []  # actors holding work, ready order
         self._timed: dict[_SimActor, float] = {}
         self._running: list[_SimActor] = []  # actors whose work is running, innermost last
-        self._instant = clock.now()
-        self._steps_at_instant = 0
+        # Virtual times that running drives may not pass: an outer wait's deadline, the
+        # target of an advance, the instant of a step. Innermost last, never increasing.
+        self._limits: list[float] = []
+        self._steps_at_instant = 0  # steps since the simulation was last idle
+        self._names: set[str] = set()
+        # Components registered through at_exit: the reports list their queues.
+        self._components: list[Callable[[], object]] = []
 
     # -- the Scheduler interface ----------------------------------------------------------
 
@@ -167,6 +186,14 @@ class StepScheduler:
                 "pass the simulation's clock and scheduler together"
             )
         record = _SimActor(actor, self)
+        # Actor names label traces and replay decisions, so make them unique here,
+        # deterministically (two pools left unnamed would otherwise share worker names).
+        name, n = record.name, 1
+        while name in self._names:
+            n += 1
+            name = f"{record.name}#{n}"
+        record.name = name
+        self._names.add(name)
         self._actors.append(record)
         record.wake()
         return record
@@ -175,12 +202,20 @@ class StepScheduler:
         return self._running[-1].actor if self._running else None
 
     def wait(self, result: Result[Any], timeout: float | None) -> bool:
+        blocked = [r for r in self._running if r.actor is result._actor]
+        if blocked:
+            raise DeadlockError(
+                f"{self._describe_blocked(blocked[0])} waits for {self._describe(result)}, "
+                f"which only {blocked[0].name} can complete\n" + self.report()
+            )
         deadline = None if timeout is None else self.clock.now() + max(0.0, timeout)
-        return self._drive(result.done, deadline, what=repr(result))
+        return self._drive(result.done, deadline, result)
 
     def at_exit(self, callback: Callable[[], object]) -> Callable[[], None]:
-        # A simulation ends with its test, not with the interpreter.
-        return _nothing
+        # A simulation ends with its test, not with the interpreter: nothing runs at exit.
+        # The registration tells the reports which pools and reactors exist.
+        self._components.append(callback)
+        return lambda: self._components.remove(callback)
 
     # -- stepping -------------------------------------------------------------------------
 
@@ -211,10 +246,22 @@ class StepScheduler:
                 self._ready.append((record, answer))  # type: ignore[arg-type]
 
     def step(self) -> TraceEvent | None:
-        """Run one unit of ready work at the current instant; None if nothing was ready."""
+        """Run one unit of ready work at the current instant; None if nothing was ready.
+
+        A task that blocks on a timer meanwhile fails with :class:`BlockedTaskError`:
+        a step does not move time.
+        """
+        self._limits.append(self.clock._now)
+        try:
+            return self._step()
+        finally:
+            self._limits.pop()
+
+    def _step(self) -> TraceEvent | None:
         self._poll()
         ready = self._ready
         if not ready:
+            self._steps_at_instant = 0
             return None
         if len(ready) == 1:
             record, work = ready.pop()
@@ -224,13 +271,10 @@ class StepScheduler:
                 raise ValueError(f"{self.chooser!r} chose {index} of {len(ready)} ready actors")
             self.choices.append(index)
             record, work = ready.pop(index)
-        now = self.clock._now
-        if now != self._instant:
-            self._instant = now
-            self._steps_at_instant = 0
         self._steps_at_instant += 1
         if self._steps_at_instant > self.max_steps_per_instant:
             self._ready.insert(0, (record, work))
+            self._steps_at_instant = 0
             raise NeverIdleError(self._never_idle_report())
         return self._run(record, work)
 
@@ -238,6 +282,7 @@ class StepScheduler:
         record.holding = False
         result = work.result
         before = result._state
+        name = _name_of(work)  # now: a deferring Task is re-aimed at its continuation
         record.running = work
         self._running.append(record)
         try:
@@ -246,14 +291,21 @@ class StepScheduler:
             self._running.pop()
             record.running = None
             record.wake()
-        event = TraceEvent(self.clock._now, record.name, _name_of(work), _outcome(work, before))
+        event = TraceEvent(self.clock._now, record.name, name, _outcome(work, before))
         self.trace.record(event)
         return event
 
     def run_until_idle(self) -> int:
         """Run ready work at the current instant until none is left; return the count."""
+        self._limits.append(self.clock._now)
+        try:
+            return self._run_until_idle()
+        finally:
+            self._limits.pop()
+
+    def _run_until_idle(self) -> int:
         count = 0
-        while self.step() is not None:
+        while self._step() is not None:
             count += 1
         return count
 
@@ -273,89 +325,160 @@ class StepScheduler:
         """Move time to ``when``, firing what falls due on the way at its exact time."""
         if when < self.clock.now():
             raise ValueError(f"time never goes backwards: now {self.clock.now()}, asked {when}")
-        while True:
-            self.run_until_idle()
-            deadline = self.next_deadline()
-            if deadline is None or deadline > when:
-                break
-            self._move_to(deadline)
-        self._move_to(when)
-        self.run_until_idle()
+        self._limits.append(min(when, self._limit()))
+        try:
+            while True:
+                self._run_until_idle()
+                deadline = self.next_deadline()
+                if deadline is None or deadline > when:
+                    break
+                self._move_to(deadline)
+            self._move_to(when)
+            self._run_until_idle()
+        finally:
+            self._limits.pop()
 
-    def _drive(self, done: Callable[[], bool], deadline: float | None, *, what: str) -> bool:
-        """Run the simulation until ``done()``; False if virtual time reaches ``deadline``."""
-        steps = 0
-        while not done():
-            if self.step() is not None:
-                steps += 1
-                if steps > self.max_steps:
-                    raise NeverIdleError(
-                        f"waited {self.max_steps} steps for {what} and it is still not done\n"
-                        + self.report()
-                    )
-                continue
-            next_time = self.next_deadline()
-            if deadline is not None and (next_time is None or next_time > deadline):
-                self._move_to(max(deadline, self.clock.now()))
-                self.run_until_idle()
-                return done()
-            if next_time is None:
-                raise DeadlockError(self._deadlock_report(what))
-            self._move_to(next_time)
-        return True
+    def _limit(self) -> float:
+        return self._limits[-1] if self._limits else math.inf
+
+    def _drive(self, done: Callable[[], bool], deadline: float | None, waited: object) -> bool:
+        """Run the simulation until ``done()``; False if virtual time reaches ``deadline``.
+
+        Raises DeadlockError when nothing could ever make it done, BlockedTaskError when
+        it would need time to pass an enclosing limit, StepLimitError past max_steps.
+        """
+        outer = self._limit()
+        own = math.inf if deadline is None else deadline
+        self._limits.append(min(own, outer))
+        try:
+            steps = 0
+            while not done():
+                if self._step() is not None:
+                    steps += 1
+                    if steps > self.max_steps:
+                        raise StepLimitError(
+                            f"waited {self.max_steps} steps for {self._describe(waited)} and "
+                            "it is still not done\n" + self.report()
+                        )
+                    continue
+                next_time = self.next_deadline()  # asking the actors may have made it done
+                if done():
+                    break
+                timing_out = deadline is not None and own <= outer
+                if timing_out and (next_time is None or next_time > own):
+                    self._move_to(max(own, self.clock._now))  # the wait times out
+                    self._run_until_idle()
+                    return done()
+                if next_time is None:
+                    raise DeadlockError(self._deadlock_report(waited))
+                if next_time > outer:
+                    raise BlockedTaskError(self._blocked_report(waited, next_time, outer))
+                self._move_to(next_time)
+            return True
+        finally:
+            self._limits.pop()
 
     # -- reports --------------------------------------------------------------------------
 
     def _never_idle_report(self) -> str:
+        now = self.clock._now
         recent = self.trace.last(1000)
-        counts = Counter(f"{e.actor}: {e.what}" for e in recent if e.time == self._instant)
+        counts = Counter(f"{e.actor}: {e.what}" for e in recent if e.time == now)
         top = ", ".join(f"{name} ({n}x)" for name, n in counts.most_common(3))
         return (
-            f"more than {self.max_steps_per_instant} steps at t={self._instant} without going "
+            f"more than {self.max_steps_per_instant} steps at t={now} without going "
             f"idle; what keeps re-scheduling itself: {top}\n" + self.report()
         )
 
-    def _deadlock_report(self, what: str) -> str:
-        if self._running:
-            blocked = self._running[-1]
-            task = _name_of(blocked.running) if blocked.running is not None else "?"
-            head = f"{blocked.name}, running {task}, is blocked waiting for {what}"
-        else:
-            head = f"waiting for {what}"
+    def _describe_blocked(self, record: _SimActor) -> str:
+        running = record.running
+        return f"{_name_of(running) if running is not None else '?'} on {record.name}"
+
+    def _describe(self, waited: object) -> str:
+        """Name a waited-for Result by the work it belongs to, where that can be found."""
+        for _, _, work in self._queued_work():
+            if work.result is waited:
+                return f"the Result of {_name_of(work)}"
+        for record in self._running:
+            if record.running is not None and record.running.result is waited:
+                return f"the Result of {_name_of(record.running)}"
+        return repr(waited)
+
+    def _waiter(self) -> str:
+        return self._describe_blocked(self._running[-1]) if self._running else "the caller"
+
+    def _deadlock_report(self, waited: object) -> str:
         return (
-            f"{head}, but nothing can ever complete it: no work is ready and no timer is set\n"
-            + (self.report())
+            f"{self._waiter()} is blocked waiting for {self._describe(waited)}, but nothing "
+            "can ever complete it: no work is ready and no timer is set\n" + self.report()
         )
+
+    def _blocked_report(self, waited: object, needed: float, limit: float) -> str:
+        return (
+            f"{self._waiter()} is blocked waiting for {self._describe(waited)}, which needs "
+            f"virtual time t={needed}, past t={limit}, where an enclosing wait times out, an "
+            "advance ends or a step returns; a blocked task cannot be suspended in a "
+            "simulation (wait for the outer Result without a timeout, advance further, or "
+            "let the task schedule a call instead of blocking)\n" + self.report()
+        )
+
+    def _queued_work(self) -> list[tuple[object, str, Work]]:
+        """(component, what, work) for the work waiting in every queue and timer heap."""
+        found: list[tuple[object, str, Work]] = []
+        for component in self._owners():
+            if isinstance(component, Reactor):
+                for deadline, work in component.pending_timers():
+                    found.append((component, f"timer t={deadline}", work))
+                found.extend(
+                    (component, "queued call", work)
+                    for work in component._ready
+                    if work.result._state != CANCELLED
+                )
+            elif isinstance(component, ThreadPool):
+                found.extend(
+                    (component, "queued task", work)
+                    for work in component._queue
+                    if work.result._state != CANCELLED
+                )
+        return found
+
+    def _owners(self) -> list[object]:
+        return [getattr(callback, "__self__", None) for callback in self._components]
 
     def pending(self) -> list[str]:
         """What each actor is doing or waiting for, and what is queued, as lines of text."""
         lines = [f"virtual time: {self.clock.now()}"]
         in_hand = {id(r): w for r, w in self._ready}
-        pools: dict[int, Any] = {}
         for record in self._actors:
             if record.running is not None:
                 state = f"running {_name_of(record.running)}, blocked in a wait"
             elif id(record) in in_hand:
                 state = f"ready to run {_name_of(in_hand[id(record)])}"
+            elif record.poll_pending:
+                state = "woken, not yet asked for work"
             elif record in self._timed:
                 state = f"idle until t={self._timed[record]}"
             else:
                 state = "idle (waiting to be woken)"
             lines.append(f"  {record.name}: {state}")
-            actor = record.actor
-            if isinstance(actor, _Loop):
-                reactor = actor.reactor
-                for deadline, work in reactor.pending_timers():
-                    lines.append(f"    timer t={deadline}: {_name_of(work)}")
-                for work in list(reactor._ready):
-                    if work.result._state != CANCELLED:
-                        lines.append(f"    queued call: {_name_of(work)}")
-            elif isinstance(actor, _Worker):
-                pools[id(actor.pool)] = actor.pool
-        for pool in pools.values():
-            queued = [w for w in pool._queue if w.result._state != CANCELLED]
-            lines.append(f"  {pool.name}: {len(queued)} queued task(s)")
-            lines.extend(f"    queued task: {_name_of(w)}" for w in queued[:20])
+        queued = self._queued_work()
+        for component in self._owners():
+            if isinstance(component, ThreadPool):
+                lines.append(
+                    f"  pool {component.name}: {component.thread_count} worker(s), "
+                    f"{component.queued_count} queued task(s)"
+                )
+            elif isinstance(component, Reactor):
+                lines.append(
+                    f"  reactor {component.name}: {component.timer_count} timer(s), "
+                    f"{component.queued_count} queued call(s)"
+                )
+            else:
+                continue
+            entries = [(what, work) for owner, what, work in queued if owner is component]
+            lines.extend(f"    {what}: {_name_of(work)}" for what, work in entries[:20])
+            if len(entries) > 20:
+                lines.append(f"    ... and {len(entries) - 20} more")
         return lines
 
     def report(self, last: int = 20) -> str:
@@ -363,10 +486,6 @@ class StepScheduler:
         events = self.trace.last(last)
         trace = "\n".join(f"  {e}" for e in events) or "  (nothing has run)"
         return "\n".join(self.pending()) + f"\nlast {len(events)} steps:\n" + trace
-
-
-def _nothing() -> None:
-    pass
 
 
 def _name_of(work: Work) -> str:
