@@ -6,6 +6,7 @@ what it must be, and what it got.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from typing import Any
@@ -44,7 +45,7 @@ def check_result_q(value: object) -> None:
 
 
 def _real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, decimal.Decimal)):
         raise TypeError(f"{name} must be a number of seconds, got {_describe(value)}")
     try:
         number = float(value)

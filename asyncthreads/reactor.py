@@ -257,6 +257,8 @@ class Reactor:
             handle.wake()
         if wait and self._scheduler.current_actor() is not self._loop:
             self._stopped.wait()
+            if self._handle is not None:
+                self._handle.join()
             if self._owns_pool:
                 self._pool.shutdown(wait=True)
 

@@ -279,7 +279,8 @@ class Result(Future[T]):
 
     @property
     def traceback(self) -> str | None:
-        """The formatted traceback of the function's exception, or None."""
+        """The formatted traceback of the function's exception; None if it returned, was
+        cancelled, or has not ended yet (this does not wait)."""
         exception = self._exception
         if exception is None:
             return None

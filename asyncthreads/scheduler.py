@@ -23,8 +23,8 @@ harmless: it costs one more ``next_work`` call.
 
 Two schedulers exist: :class:`asyncthreads.ThreadScheduler` (one OS thread per actor,
 real blocking waits) and ``asyncthreads.testing.StepScheduler`` (no threads; the test
-steps the actors). Another driver, say one on an asyncio loop, implements the five
-members of :class:`Scheduler` below.
+steps the actors). Another driver, say one on an asyncio loop, implements the six
+members of :class:`Scheduler` and the two of :class:`ActorHandle` below.
 """
 
 from __future__ import annotations
@@ -83,6 +83,10 @@ class ActorHandle(Protocol):
 
     def wake(self) -> None:
         """Ask the actor for work again soon. Callable from any thread; never blocks."""
+        ...
+
+    def join(self) -> None:
+        """Return once the actor has answered STOP and its thread (if any) has ended."""
         ...
 
 

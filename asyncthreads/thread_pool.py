@@ -48,12 +48,13 @@ T = TypeVar("T")
 class _Worker:
     """One worker actor. The pool decides what it does; its scheduler runs it."""
 
-    __slots__ = ("handle", "name", "pool")
+    __slots__ = ("handle", "idle", "name", "pool")
 
     def __init__(self, name: str, pool: ThreadPool) -> None:
         self.name = name
         self.pool = pool
         self.handle: ActorHandle | None = None
+        self.idle = False  # on the pool's idle stack (so asked twice, it is listed once)
 
     def next_work(self, now: float) -> Work | float | Stop | None:
         return self.pool._next_for(self)
@@ -117,7 +118,8 @@ class ThreadPool(Executor):
 
     @property
     def thread_count(self) -> int:
-        """The pool's size: workers, not counting those retiring after their current task."""
+        """The pool's size: workers, not counting those retiring after their current task
+        (0 once shut down)."""
         return self._size
 
     @property
@@ -196,7 +198,7 @@ class ThreadPool(Executor):
                 raise QueueFull(f"{self._name} already has {max_queued} queued tasks")
             result._on_cancel = self._count_cancelled
             self._queue.append(task)
-            handle = self._idle.pop().handle if self._idle else None
+            handle = self._pop_idle()
         if handle is not None:
             handle.wake()
         return result
@@ -217,9 +219,17 @@ class ThreadPool(Executor):
             if result._state == PENDING:
                 result._on_cancel = self._count_cancelled
             self._queue.append(work)
-            handle = self._idle.pop().handle if self._idle else None
+            handle = self._pop_idle()
         if handle is not None:
             handle.wake()
+
+    def _pop_idle(self) -> ActorHandle | None:
+        """Under the lock: take an idle worker off the stack; its handle to wake, or None."""
+        if not self._idle:
+            return None
+        worker = self._idle.pop()
+        worker.idle = False
+        return worker.handle
 
     def _route(self, task: Task[Any], to_thread: bool) -> None:
         """Where a deferral from a task queued directly on this pool goes."""
@@ -258,7 +268,9 @@ class ThreadPool(Executor):
             if self._closed:
                 self._retire(worker)
                 return STOP
-            self._idle.append(worker)
+            if not worker.idle:
+                worker.idle = True
+                self._idle.append(worker)
             return None
 
     def _retire(self, worker: _Worker) -> None:
@@ -275,7 +287,7 @@ class ThreadPool(Executor):
                 raise RuntimeError(f"cannot resize {self._name}: it is shut down")
             change = num_threads - self._size
             self._size = num_threads
-            to_wake: list[_Worker] = []
+            to_wake: list[ActorHandle | None] = []
             if change > 0:
                 kept = min(change, self._retiring)  # workers not yet gone need not go
                 self._retiring -= kept
@@ -288,10 +300,10 @@ class ThreadPool(Executor):
             elif change < 0:
                 self._retiring -= change
                 for _ in range(min(-change, len(self._idle))):
-                    to_wake.append(self._idle.pop())
-        for worker in to_wake:
-            assert worker.handle is not None
-            worker.handle.wake()
+                    to_wake.append(self._pop_idle())
+        for handle in to_wake:
+            assert handle is not None
+            handle.wake()
 
     # -- shutdown -------------------------------------------------------------------------
 
@@ -299,10 +311,12 @@ class ThreadPool(Executor):
         """Stop accepting tasks; see the module docstring. Idempotent."""
         to_cancel: list[Result[Any]] = []
         to_fail: list[Result[Any]] = []
-        to_wake: list[_Worker] = []
+        to_wake: list[ActorHandle | None] = []
         with self._lock:
+            workers = [worker.handle for worker in self._workers]
             if not self._closed:
                 self._closed = True
+                self._size = 0
                 self._retiring = 0  # every worker now drains the queue, then exits
                 self._unregister_at_exit()
                 nobody = not self._workers
@@ -320,18 +334,22 @@ class ThreadPool(Executor):
                                 kept.append(work)
                     self._queue = kept
                     self._cancelled_in_queue = 0
-                to_wake, self._idle = self._idle, []
+                while self._idle:
+                    to_wake.append(self._pop_idle())
                 if nobody:
                     self._stopped._settle(None, None)
         for result in to_cancel:
             result.cancel()
         for result in to_fail:
             result._settle(None, RuntimeError(f"{self._name} shut down with no workers"))
-        for worker in to_wake:
-            assert worker.handle is not None
-            worker.handle.wake()
+        for handle in to_wake:
+            assert handle is not None
+            handle.wake()
         if wait and self._scheduler.current_actor() not in self._workers:
             self._stopped.wait()
+            for handle in workers:  # so no worker thread is left when this returns
+                assert handle is not None
+                handle.join()
 
     def _shutdown_at_exit(self) -> None:
         self.shutdown(wait=True)

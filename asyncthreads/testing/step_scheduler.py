@@ -132,6 +132,10 @@ class _SimActor:
             self.poll_pending = True
             self.scheduler._to_poll.append(self)
 
+    def join(self) -> None:
+        if not self.stopped:
+            raise RuntimeError(f"{self.name} has not stopped; only a stopped actor is joined")
+
     def __repr__(self) -> str:
         return f"<simulated actor {self.name}>"
 
