@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from asyncthreads import CancelledError, QueueFull, Reactor, Result, ThreadPool, defer_to_thread
-from asyncthreads.testing import Simulation
+from asyncthreads.testing import FifoChooser, Simulation
 
 
 def reactor_on_pool(sim: Simulation, pool: ThreadPool) -> Reactor:
@@ -244,6 +244,8 @@ def test_result_cancel_of_a_finished_call_returns_false(asyncthreads_sim: Simula
 # -- cancelled work never runs, and leaves nothing behind ---------------------------------
 
 
+# An interleaving is part of what this test specifies: FIFO whatever --asyncthreads-seed.
+@pytest.mark.asyncthreads(chooser=FifoChooser())
 def test_cancelled_call_never_runs_even_after_a_worker_took_it(
     asyncthreads_sim: Simulation,
 ) -> None:
@@ -407,8 +409,7 @@ def test_result_q_receives_results_cancelled_by_shutdown(asyncthreads_sim: Simul
     results: queue.SimpleQueue[Result[Any]] = queue.SimpleQueue()
     timers = [reactor.call_later(float(i), lambda: None, result_q=results) for i in (1, 2)]
 
-    reactor.shutdown(wait=False)
-    sim.run_until_idle()
+    reactor.shutdown()
 
     received = [results.get_nowait(), results.get_nowait()]
     assert {id(r) for r in received} == {id(t) for t in timers}
@@ -443,9 +444,7 @@ def test_every_result_ends_after_reactor_shutdown(asyncthreads_sim: Simulation) 
     results = start_everything(sim, reactor)
     assert not any(r.done() for r in results)
 
-    # wait=False: see test_periodic's xfailed test of shutdown(wait=True) on the simulation.
-    reactor.shutdown(wait=False)
-    sim.run_until_idle()
+    reactor.shutdown()
 
     assert all(r.done() for r in results)
     assert [r.cancelled() for r in results] == [True] * 5 + [False] * 3
@@ -459,8 +458,7 @@ def test_every_result_ends_after_reactor_shutdown_cancelling_futures(
     reactor = sim.reactor(threads=2)
     results = start_everything(sim, reactor)
 
-    reactor.shutdown(wait=False, cancel_futures=True)
-    sim.run_until_idle()
+    reactor.shutdown(cancel_futures=True)
 
     assert all(r.done() for r in results)
     # The deferred call had started: it finishes. Everything else is cancelled.
@@ -492,7 +490,6 @@ def test_every_result_ends_after_shutdown_of_a_reactor_never_started(
         reactor.call_every(1.0, lambda: None),
     ]
 
-    reactor.shutdown(wait=False)
-    sim.run_until_idle()
+    reactor.shutdown()
 
     assert all(r.cancelled() for r in results)

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from asyncthreads import CancelledError, DeadlockError, Result
+from asyncthreads import CancelledError, Result
 from asyncthreads.testing import Simulation
 
 
@@ -223,15 +223,6 @@ def test_overrun_ending_exactly_on_a_grid_point_runs_at_that_point(
     assert starts == [1.0, 3.0, 4.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: PeriodicTask.advance computes the first tick not in the past with "
-        "ceil((now - start) / interval); when now is exactly a grid point that division can "
-        "round up (0.30000000000000004 / 0.1 == 3.0000000000000004), so the tick due exactly "
-        "now is skipped although it is not in the past"
-    ),
-)
 def test_overrun_ending_exactly_on_a_fractional_grid_point_runs_at_that_point(
     asyncthreads_sim: Simulation,
 ) -> None:
@@ -435,9 +426,7 @@ def test_reactor_shutdown_cancels_periodic_tasks(asyncthreads_sim: Simulation) -
     in_thread = reactor.call_every(1.0, lambda: hits.append(sim.now), in_thread=True)
     sim.advance(1)
 
-    # wait=False: waiting on a simulated shutdown is broken (see the xfailed
-    # test_shutdown_waiting_returns_once_stopped_and_periodic_task_is_cancelled).
-    reactor.shutdown(wait=False)
+    reactor.shutdown()
     sim.advance(5)
 
     assert hits == [1.0, 1.0]
@@ -463,30 +452,6 @@ def test_shutdown_during_an_in_thread_run_cancels_the_task_after_that_run(
 
     assert spans == [(1.0, 1.5)]
     assert result.cancelled()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=DeadlockError,
-    reason=(
-        "BUG: StepScheduler._drive raises DeadlockError when the awaited Result completes "
-        "while actors are polled (next_work) rather than while work runs: a stopping "
-        "reactor settles its 'stopped' Result in next_work, step() returns None, and _drive "
-        "does not look at done() again before declaring a deadlock"
-    ),
-)
-def test_shutdown_waiting_returns_once_stopped_and_periodic_task_is_cancelled(
-    asyncthreads_sim: Simulation,
-) -> None:
-    sim = asyncthreads_sim
-    reactor = sim.reactor()
-    result = reactor.call_every(1.0, lambda: None)
-    sim.advance(1)
-
-    reactor.shutdown()  # wait=True
-
-    assert result.cancelled()
-    assert not reactor.is_running
 
 
 @pytest.mark.parametrize("interval", [0, 0.0, -1.0])
