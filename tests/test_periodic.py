@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from asyncthreads import CancelledError, Result
+from asyncthreads import CancelledError, Reactor, Result
 from asyncthreads.testing import Simulation
 
 
@@ -153,6 +153,27 @@ def test_next_run_is_scheduled_only_after_the_previous_one_returned(
 
     assert timers_during_run == [0, 0, 0]
     assert reactor.timer_count == 1
+
+
+def test_in_thread_run_is_never_refused_by_a_full_pool_queue(
+    asyncthreads_sim: Simulation,
+) -> None:
+    sim = asyncthreads_sim
+    pool = sim.thread_pool(0, max_queue_size=1, name="full-pool")
+    reactor = Reactor(pool, name="reactor")
+    reactor.start()
+    reactor.call_in_thread(lambda: None)  # fills the queue
+    starts: list[float] = []
+
+    result = reactor.call_every(1.0, lambda: starts.append(sim.now), in_thread=True)
+    sim.advance(2.5)
+    assert pool.queued_count == 2  # the run due at 1.0 waits; no second run is queued
+    pool.resize_pool(1)
+    sim.advance(1)
+
+    assert starts == [2.5, 3.0]
+    assert not result.done()
+    reactor.shutdown()
 
 
 def test_overrun_skips_the_missed_ticks_instead_of_bunching_them(

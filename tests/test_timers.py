@@ -216,6 +216,25 @@ def test_call_in_thread_later_never_fires_early(asyncthreads_sim: Simulation) ->
     assert fired == [1.0]
 
 
+def test_due_call_in_thread_later_is_never_refused_by_a_full_pool_queue(
+    asyncthreads_sim: Simulation,
+) -> None:
+    sim = asyncthreads_sim
+    pool = sim.thread_pool(0, max_queue_size=1, name="full-pool")
+    reactor = Reactor(pool, name="reactor")
+    reactor.start()
+    reactor.call_in_thread(lambda: "fills the queue")
+
+    later = reactor.call_in_thread_later(1.0, lambda: sim.now)
+    sim.advance(1)
+
+    # Accepted when it was scheduled: the full queue takes it when it falls due.
+    assert pool.queued_count == 2
+    pool.resize_pool(1)
+    assert later.result() == 1.0
+    reactor.shutdown()
+
+
 def test_call_later_in_thread_is_call_in_thread_later() -> None:
     assert Reactor.call_later_in_thread is Reactor.call_in_thread_later
 
