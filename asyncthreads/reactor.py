@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from .arguments import (
     check_callable,
@@ -355,15 +355,37 @@ class Reactor:
             result._callbacks = [result_q.put]
         return Task(func, args, kwargs, callback, result)
 
+    @overload
+    def call(
+        self,
+        func: Callable[..., Deferral[T]],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    @overload
     def call(
         self,
         func: Callable[..., T],
         /,
         *args: Any,
-        callback: Callable[[T], object] | None = None,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    def call(
+        self,
+        func: Callable[..., Any],
+        /,
+        *args: Any,
+        callback: Callable[[Any], object] | None = None,
         result_q: Any = None,
         **kwargs: Any,
-    ) -> Result[T]:
+    ) -> Result[Any]:
         """Run ``func(*args, **kwargs)`` on the reactor thread, after calls queued before.
 
         ``callback(value)`` runs after ``func`` returns, on the same thread, before the
@@ -374,47 +396,117 @@ class Reactor:
         self._enqueue(task)
         return task.result
 
+    @overload
+    def call_later(
+        self,
+        delay: float,
+        func: Callable[..., Deferral[T]],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    @overload
     def call_later(
         self,
         delay: float,
         func: Callable[..., T],
         /,
         *args: Any,
-        callback: Callable[[T], object] | None = None,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    def call_later(
+        self,
+        delay: float,
+        func: Callable[..., Any],
+        /,
+        *args: Any,
+        callback: Callable[[Any], object] | None = None,
         result_q: Any = None,
         **kwargs: Any,
-    ) -> Result[T]:
+    ) -> Result[Any]:
         """Run ``func`` on the reactor thread ``delay`` seconds from now (never earlier)."""
         delay = check_delay(delay)
         task = self._new_task(func, args, kwargs, callback, result_q)
         self._schedule(self._clock.now() + delay, task)
         return task.result
 
+    @overload
+    def call_at(
+        self,
+        when: float,
+        func: Callable[..., Deferral[T]],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    @overload
     def call_at(
         self,
         when: float,
         func: Callable[..., T],
         /,
         *args: Any,
-        callback: Callable[[T], object] | None = None,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    def call_at(
+        self,
+        when: float,
+        func: Callable[..., Any],
+        /,
+        *args: Any,
+        callback: Callable[[Any], object] | None = None,
         result_q: Any = None,
         **kwargs: Any,
-    ) -> Result[T]:
+    ) -> Result[Any]:
         """Run ``func`` on the reactor thread at clock time ``when`` (``clock.now()`` units)."""
         deadline = check_deadline(when)
         task = self._new_task(func, args, kwargs, callback, result_q)
         self._schedule(deadline, task)
         return task.result
 
+    @overload
+    def call_in_thread(
+        self,
+        func: Callable[..., Deferral[T]],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    @overload
     def call_in_thread(
         self,
         func: Callable[..., T],
         /,
         *args: Any,
-        callback: Callable[[T], object] | None = None,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    def call_in_thread(
+        self,
+        func: Callable[..., Any],
+        /,
+        *args: Any,
+        callback: Callable[[Any], object] | None = None,
         result_q: Any = None,
         **kwargs: Any,
-    ) -> Result[T]:
+    ) -> Result[Any]:
         """Run ``func`` in a pool thread now. Raises ``QueueFull`` if the pool's queue is full.
 
         The function may return ``defer(...)`` to finish on the reactor thread.
@@ -425,16 +517,40 @@ class Reactor:
         self._check_open("queue a call")
         return self._pool._submit_new(func, args, kwargs, callback, result_q, self)
 
+    @overload
+    def call_in_thread_later(
+        self,
+        delay: float,
+        func: Callable[..., Deferral[T]],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    @overload
     def call_in_thread_later(
         self,
         delay: float,
         func: Callable[..., T],
         /,
         *args: Any,
-        callback: Callable[[T], object] | None = None,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    def call_in_thread_later(
+        self,
+        delay: float,
+        func: Callable[..., Any],
+        /,
+        *args: Any,
+        callback: Callable[[Any], object] | None = None,
         result_q: Any = None,
         **kwargs: Any,
-    ) -> Result[T]:
+    ) -> Result[Any]:
         """Run ``func`` in a pool thread ``delay`` seconds from now (never earlier)."""
         delay = check_delay(delay)
         task = self._new_task(func, args, kwargs, callback, result_q)

@@ -13,7 +13,8 @@ What a caller may rely on:
   (``queue_task``, ``submit``, ``Reactor.call_in_thread``): one more raises
   :class:`QueueFull` at once and queues nothing. A cancelled task frees its place at
   once. Work the reactor hands over later (a timer that fires, a periodic run, a
-  deferral) is never refused: it was accepted when it was scheduled.
+  deferral) is never refused, since it was accepted when it was scheduled; while it
+  waits it counts towards the bound like any queued task.
 * Zero workers is legal: tasks wait until ``resize_pool`` adds some.
 * ``resize_pool(n)`` grows at once. Shrinking retires idle workers at once and busy ones
   as they finish their current task; a running task is never interrupted.
@@ -30,10 +31,11 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from .arguments import check_callable, check_count, check_optional_callable, check_result_q
 from .clock import Clock, SystemClock
+from .deferral import Deferral
 from .errors import QueueFull
 from .result import CANCELLED, PENDING, Result
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
@@ -150,15 +152,37 @@ class ThreadPool(Executor):
 
     # -- queueing -------------------------------------------------------------------------
 
+    @overload
+    def queue_task(
+        self,
+        func: Callable[..., Deferral[T]],
+        /,
+        *args: Any,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    @overload
     def queue_task(
         self,
         func: Callable[..., T],
         /,
         *args: Any,
-        callback: Callable[[T], object] | None = None,
+        callback: Callable[[T], object] | None = ...,
+        result_q: Any = ...,
+        **kwargs: Any,
+    ) -> Result[T]: ...
+
+    def queue_task(
+        self,
+        func: Callable[..., Any],
+        /,
+        *args: Any,
+        callback: Callable[[Any], object] | None = None,
         result_q: Any = None,
         **kwargs: Any,
-    ) -> Result[T]:
+    ) -> Result[Any]:
         """Run ``func(*args, **kwargs)`` in a worker; return its Result.
 
         ``callback(value)`` runs after ``func`` returns, in the same thread, before the

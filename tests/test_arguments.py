@@ -189,7 +189,7 @@ def test_call_at_with_a_bad_time_raises(
     reactor: Reactor, when: object, error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message):
-        reactor.call_at(when, int)  # type: ignore[arg-type]
+        reactor.call_at(when, int)  # type: ignore[call-overload]
 
     assert_nothing_queued(reactor)
 

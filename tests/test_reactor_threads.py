@@ -319,7 +319,7 @@ def test_waiting_on_the_reactor_thread_for_a_timer_raises_deadlock_error(
 
 def test_waiting_on_the_reactor_thread_for_a_thread_call_is_allowed(reactor: Reactor) -> None:
     def wait_for_the_pool() -> int:
-        return reactor.call_in_thread(pow, 2, 3).get_result(timeout=5)
+        return int(reactor.call_in_thread(pow, 2, 3).get_result(timeout=5))
 
     assert reactor.call(wait_for_the_pool).get_result(timeout=5) == 8
 

@@ -287,6 +287,7 @@ class StepScheduler:
         result = work.result
         before = result._state
         name = _name_of(work)  # now: a deferring Task is re-aimed at its continuation
+        started = self.clock._now
         record.running = work
         self._running.append(record)
         try:
@@ -295,7 +296,7 @@ class StepScheduler:
             self._running.pop()
             record.running = None
             record.wake()
-        event = TraceEvent(self.clock._now, record.name, name, _outcome(work, before))
+        event = TraceEvent(started, record.name, name, _outcome(work, before))
         self.trace.record(event)
         return event
 

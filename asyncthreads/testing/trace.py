@@ -1,6 +1,7 @@
 """Trace: what ran when, in a simulation.
 
-Every step is one :class:`TraceEvent`: the virtual time, the actor that ran it, what ran
+Every step is one :class:`TraceEvent`: the virtual time it started at (a step takes no
+virtual time unless it blocks in a wait), the actor that ran it, what ran
 (a function's qualified name) and its outcome: ``returned``, ``raised <Type>``,
 ``cancelled`` (it was skipped: cancelled before it started), ``deferred`` (it handed the
 rest of the call on), or ``handed to pool`` (a fired timer moved to the pool). The same
