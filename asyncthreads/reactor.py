@@ -13,7 +13,9 @@ What a caller may rely on:
   fire early (their deadline is ``clock.now() + delay`` when scheduled), and timers with
   equal deadlines fire in the order scheduled. A due timer joins the reactor queue behind
   calls already queued; a due ``call_in_thread_later`` goes straight to the pool.
-* Calls may be queued before ``start()``; they run once it starts.
+* Reactor calls and timers may be queued before ``start()``; they run once it starts
+  (timers count from when they were scheduled). Thread calls go to the pool, which runs
+  at once.
 * ``cancel_scheduled(result)`` is exact: True only if this cancellation stopped the
   function from ever starting (for a periodic task: stopped every further run).
 * Each call runs in a copy of the ``contextvars`` context of the code that queued it.
