@@ -11,17 +11,28 @@ or let the simulation build them (``sim.reactor()``, ``sim.thread_pool(n)``).
 The pytest plugin gives each test a fresh one as the ``asyncthreads_sim`` fixture.
 """
 
-from .choosers import Chooser, FifoChooser, RandomChooser, ReplayChooser
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .choosers import Candidate, Chooser, FifoChooser, PCTChooser, RandomChooser, ReplayChooser
 from .simulation import Simulation
 from .step_scheduler import BlockedTaskError, NeverIdleError, StepLimitError, StepScheduler
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
 
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from .strategies import HypothesisChooser
+
 __all__ = [
     "BlockedTaskError",
+    "Candidate",
     "Chooser",
     "FifoChooser",
     "NeverIdleError",
+    "PCTChooser",
     "RandomChooser",
     "ReplayChooser",
     "Simulation",
@@ -30,4 +41,16 @@ __all__ = [
     "Trace",
     "TraceEvent",
     "VirtualClock",
+    "schedules",
 ]
+
+
+def schedules() -> SearchStrategy[HypothesisChooser]:
+    """A hypothesis strategy for choosers: ``Simulation(chooser=data.draw(schedules()))``.
+
+    Hypothesis records each decision and shrinks a failing interleaving towards the fewest
+    departures from FIFO. (Imported on use: hypothesis is a test dependency.)
+    """
+    from .strategies import schedules as strategy
+
+    return strategy()

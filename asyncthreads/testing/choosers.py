@@ -1,11 +1,26 @@
 """Choosers: who runs next when several actors have work ready at once.
 
-In a simulation, each decision point is the list of actors holding ready work, in the
-order they became ready (the reactor's loop, pool workers with a task in hand). A chooser
-returns the index of the one to run. Decisions with only one candidate are not asked.
+Every nondeterministic decision of a simulation goes through its chooser: which of the
+actors holding ready work runs next. That covers which of a pool's in-flight tasks lands
+first, and whether a pool task lands before or after a reactor call; it never reorders
+one actor's own work, so the reactor stays serial and FIFO and same-deadline timers stay
+in scheduling order.
 
-Every run records its decisions; :func:`encode_token` makes them a short replay token and
-``Simulation(replay=token)`` replays them with :class:`ReplayChooser`.
+A decision is offered as ``choose(step, ready)``: ``step`` is the number of steps run so
+far, ``ready`` the candidates (two or more) in the order they became ready, each with its
+actor's number in the simulation (actors are numbered as they start: a reactor's pool
+workers, then the reactor loop, ...) and name. The chooser returns an index into
+``ready``; index 0 is FIFO.
+
+A run's decisions are recorded as *departures from FIFO*, ``(step, actor)`` pairs, and
+:func:`encode_token` makes them a short replay token. Because a token names logical
+decisions (which actor ran at which step), not bytecode, it stays valid across Python
+versions and small edits; :class:`ReplayChooser` replays it as far as it still fits and
+records where it stopped fitting.
+
+Choosers here: :class:`FifoChooser` (the default), :class:`RandomChooser` (seeded),
+:class:`PCTChooser` (probabilistic concurrency testing), :class:`ReplayChooser`, and, for
+hypothesis, :func:`asyncthreads.testing.schedules`.
 """
 
 from __future__ import annotations
@@ -13,26 +28,35 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 __all__ = [
+    "Candidate",
     "Chooser",
     "FifoChooser",
+    "PCTChooser",
     "RandomChooser",
     "ReplayChooser",
     "decode_token",
     "encode_token",
 ]
 
-_TOKEN_PREFIX = "at1:"
+_TOKEN_PREFIX = "at2:"
+
+
+class Candidate(NamedTuple):
+    """An actor holding ready work at a decision."""
+
+    actor: int  # the actor's number in its simulation, in start order from 0
+    name: str
 
 
 @runtime_checkable
 class Chooser(Protocol):
     """Picks which ready actor runs next."""
 
-    def choose(self, ready: Sequence[str]) -> int:
-        """Return an index into ``ready`` (actor names, at least two, in ready order)."""
+    def choose(self, step: int, ready: Sequence[Candidate]) -> int:
+        """Return an index into ``ready`` (two or more candidates, in ready order)."""
         ...
 
 
@@ -41,7 +65,7 @@ class FifoChooser:
 
     __slots__ = ()
 
-    def choose(self, ready: Sequence[str]) -> int:
+    def choose(self, step: int, ready: Sequence[Candidate]) -> int:
         return 0
 
     def __repr__(self) -> str:
@@ -57,71 +81,115 @@ class RandomChooser:
         self.seed = seed
         self._random = random.Random(seed)
 
-    def choose(self, ready: Sequence[str]) -> int:
+    def choose(self, step: int, ready: Sequence[Candidate]) -> int:
         return self._random.randrange(len(ready))
 
     def __repr__(self) -> str:
         return f"RandomChooser(seed={self.seed})"
 
 
-class ReplayChooser:
-    """Replays recorded decisions; past their end, or where one no longer fits (the
-    program changed), it falls back to FIFO and records where it diverged."""
+class PCTChooser:
+    """Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010), seeded.
 
-    __slots__ = ("_choices", "_position", "diverged_at")
+    Each actor gets a random priority when first seen, and the highest-priority ready
+    actor runs. At ``depth - 1`` change points, steps drawn at random below
+    ``expected_steps``, the actor about to run drops below every initial priority. A bug
+    that needs ``depth`` ordering constraints is found with probability at least
+    1 / (actors * expected_steps ** (depth - 1)) per run, far better than uniform random
+    choice for bugs that need one actor to be starved for a while.
+    """
+
+    __slots__ = ("_changes", "_priorities", "_random", "depth", "expected_steps", "seed")
+
+    def __init__(self, seed: int, *, depth: int = 3, expected_steps: int = 200) -> None:
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        if expected_steps < depth:
+            raise ValueError(f"expected_steps must be at least depth, got {expected_steps}")
+        self.seed = seed
+        self.depth = depth
+        self.expected_steps = expected_steps
+        self._random = random.Random(seed)
+        points = self._random.sample(range(1, expected_steps), depth - 1)
+        # Change point i (at step points[i]) gives priority depth - 1 - i: below every
+        # initial priority (all >= depth), later change points lower still.
+        self._changes = sorted((step, float(depth - 1 - i)) for i, step in enumerate(points))
+        self._priorities: dict[int, float] = {}
+
+    def choose(self, step: int, ready: Sequence[Candidate]) -> int:
+        priorities = self._priorities
+        for candidate in ready:
+            if candidate.actor not in priorities:
+                priorities[candidate.actor] = self.depth + self._random.random()
+        best = max(range(len(ready)), key=lambda i: priorities[ready[i].actor])
+        while self._changes and self._changes[0][0] <= step:
+            _, lowered = self._changes.pop(0)
+            priorities[ready[best].actor] = lowered
+            best = max(range(len(ready)), key=lambda i: priorities[ready[i].actor])
+        return best
+
+    def __repr__(self) -> str:
+        return (
+            f"PCTChooser(seed={self.seed}, depth={self.depth}, "
+            f"expected_steps={self.expected_steps})"
+        )
+
+
+class ReplayChooser:
+    """Replays a token's decisions; where one no longer fits (the program changed), it
+    records the step in :attr:`diverged_at` and goes on FIFO."""
+
+    __slots__ = ("_departures", "diverged_at", "used")
 
     def __init__(self, token: str) -> None:
-        self._choices = decode_token(token)
-        self._position = 0
-        self.diverged_at: int | None = None  # the decision number where replay stopped fitting
+        self._departures = dict(decode_token(token))
+        self.diverged_at: int | None = None
+        self.used = 0  # departures replayed so far
 
-    def choose(self, ready: Sequence[str]) -> int:
-        position = self._position
-        self._position += 1
-        if self.diverged_at is None:
-            if position < len(self._choices) and self._choices[position] < len(ready):
-                return self._choices[position]
-            if position < len(self._choices):
-                self.diverged_at = position
+    def choose(self, step: int, ready: Sequence[Candidate]) -> int:
+        if self.diverged_at is not None:
+            return 0
+        actor = self._departures.get(step)
+        if actor is None:
+            return 0
+        for index, candidate in enumerate(ready):
+            if candidate.actor == actor:
+                self.used += 1
+                return index
+        self.diverged_at = step
         return 0
 
     @property
-    def exhausted(self) -> bool:
-        """True once every recorded decision has been used."""
-        return self._position >= len(self._choices)
+    def unused(self) -> int:
+        """Departures the run has not reached (or could not use after diverging)."""
+        return len(self._departures) - self.used
 
     def __repr__(self) -> str:
-        return f"ReplayChooser({encode_token(self._choices)!r})"
+        return f"ReplayChooser({encode_token(sorted(self._departures.items()))!r})"
 
 
-def encode_token(choices: Sequence[int]) -> str:
-    """A short text for a list of decisions: indices with runs compressed (``0x12``)."""
-    parts: list[str] = []
-    i = 0
-    while i < len(choices):
-        j = i
-        while j < len(choices) and choices[j] == choices[i]:
-            j += 1
-        run = j - i
-        parts.append(f"{choices[i]}x{run}" if run > 1 else str(choices[i]))
-        i = j
-    return _TOKEN_PREFIX + ".".join(parts)
+def encode_token(departures: Sequence[tuple[int, int]]) -> str:
+    """A short text for departures from FIFO: ``(step, actor)`` pairs, as ``at2:3:1,9:0``."""
+    return _TOKEN_PREFIX + ",".join(f"{step}:{actor}" for step, actor in departures)
 
 
-_PART = re.compile(r"^(\d+)(?:x(\d+))?$")
+_PART = re.compile(r"^(\d+):(\d+)$")
 
 
-def decode_token(token: str) -> list[int]:
-    """The decisions in a token made by :func:`encode_token`."""
+def decode_token(token: str) -> list[tuple[int, int]]:
+    """The ``(step, actor)`` departures in a token made by :func:`encode_token`."""
     if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX):
         raise ValueError(f"not a replay token (they start with {_TOKEN_PREFIX!r}): {token!r}")
     body = token[len(_TOKEN_PREFIX) :]
-    choices: list[int] = []
+    departures: list[tuple[int, int]] = []
     if not body:
-        return choices
-    for part in body.split("."):
+        return departures
+    for part in body.split(","):
         match = _PART.match(part)
         if match is None:
             raise ValueError(f"malformed replay token part {part!r} in {token!r}")
-        choices.extend([int(match.group(1))] * int(match.group(2) or 1))
-    return choices
+        departures.append((int(match.group(1)), int(match.group(2))))
+    steps = [step for step, _ in departures]
+    if steps != sorted(set(steps)):
+        raise ValueError(f"replay token steps must increase: {token!r}")
+    return departures

@@ -5,8 +5,10 @@
 * Its chooser: FIFO by default; ``@pytest.mark.asyncthreads(seed=N)`` or
   ``@pytest.mark.asyncthreads(replay="at1:...")`` on a test, or
   ``pytest --asyncthreads-seed=N`` for every test without a marker.
-* A failing test that used the fixture gets an "asyncthreads simulation" section in its
-  report: the replay token, the timeline of the last steps and what was pending.
+* A failing test gets an "asyncthreads simulation" section in its report: the replay
+  token, the timeline of the last steps and what was pending, for the simulation the
+  test created last (with hypothesis: the one of the final, shrunk example), or else the
+  fixture's.
 
 It keeps no global state, so it is safe under pytest-xdist.
 """
@@ -18,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from .simulation import Simulation
+from .simulation import Simulation, _latest
 
 _SIMULATION = pytest.StashKey[Simulation]()
+_LATEST = pytest.StashKey[list[Simulation]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,12 +63,26 @@ def asyncthreads_sim(request: pytest.FixtureRequest) -> Iterator[Simulation]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    # Keep the simulation the test creates last (its own, or one per hypothesis example),
+    # for the report of a failure.
+    latest: list[Simulation] = []
+    token = _latest.set(latest)
+    item.stash[_LATEST] = latest
+    try:
+        return (yield)
+    finally:
+        _latest.reset(token)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and report.when == "call":
-        sim = item.stash.get(_SIMULATION, None)
+        latest = item.stash.get(_LATEST, [])
+        sim = latest[-1] if latest else item.stash.get(_SIMULATION, None)
         if sim is not None:
             report.sections.append(("asyncthreads simulation", sim.failure_report()))
     return report

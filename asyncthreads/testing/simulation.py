@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -44,6 +45,11 @@ from .virtual_clock import VirtualClock
 __all__ = ["Simulation"]
 
 T = TypeVar("T")
+
+# Set by the pytest plugin while a test runs: the simulation created last, so that a
+# failing test's report shows its replay token and timeline (with hypothesis, the final,
+# shrunk example is the last one run). Unset, nothing is kept.
+_latest: ContextVar[list[Simulation] | None] = ContextVar("asyncthreads_latest", default=None)
 
 
 class Simulation:
@@ -81,6 +87,9 @@ class Simulation:
             trace_limit=trace_limit,
         )
         self._built: list[Reactor | ThreadPool] = []
+        latest = _latest.get()
+        if latest is not None:  # a test runner wants to report on this simulation
+            latest[:] = [self]
 
     # -- time and steps -------------------------------------------------------------------
 
@@ -144,11 +153,11 @@ class Simulation:
     @property
     def replay_token(self) -> str:
         """The decisions of this run so far; ``Simulation(replay=token)`` repeats them."""
-        return encode_token(self.scheduler.choices)
+        return encode_token(self.scheduler.departures)
 
     @property
     def replay_diverged_at(self) -> int | None:
-        """For a replay: the decision where the run stopped matching the token, or None."""
+        """For a replay: the step where the run stopped matching the token, or None."""
         chooser = self.scheduler.chooser
         return chooser.diverged_at if isinstance(chooser, ReplayChooser) else None
 
@@ -162,10 +171,11 @@ class Simulation:
 
     def failure_report(self, last: int = 40) -> str:
         """What a failing test should print: how to replay it, and what ran."""
-        how = f"Simulation(seed={self.seed})" if self.seed is not None else "the same chooser"
+        diverged = self.replay_diverged_at
+        replay = f"; the replay diverged at step {diverged}" if diverged is not None else ""
         return (
             f"replay token: {self.replay_token!r}  (Simulation(replay=...) repeats this run; "
-            f"it came from {how})\n"
+            f"it came from {self.scheduler.chooser!r}{replay})\n"
             f"virtual time: {self.now}, steps run: {self.trace.total}\n"
             f"timeline (last {last} steps):\n{self.trace.timeline(last, per_actor=True)}\n"
             f"pending:\n{self.pending()}"

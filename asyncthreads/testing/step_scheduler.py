@@ -39,7 +39,7 @@ from ..reactor import Reactor, _ToPool
 from ..result import CANCELLED, FINISHED, RUNNING
 from ..scheduler import STOP, Actor, Work
 from ..thread_pool import ThreadPool
-from .choosers import Chooser, FifoChooser
+from .choosers import Candidate, Chooser, FifoChooser
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
 
@@ -114,13 +114,23 @@ class _NoBlockingCondition(_NullLock):
 class _SimActor:
     """The step scheduler's record of one actor; also the actor's handle."""
 
-    __slots__ = ("actor", "holding", "name", "poll_pending", "running", "scheduler", "stopped")
+    __slots__ = (
+        "actor",
+        "holding",
+        "name",
+        "number",
+        "poll_pending",
+        "running",
+        "scheduler",
+        "stopped",
+    )
 
     running: Work | None
 
-    def __init__(self, actor: Actor, scheduler: StepScheduler) -> None:
+    def __init__(self, actor: Actor, scheduler: StepScheduler, number: int) -> None:
         self.actor = actor
         self.name = actor.name
+        self.number = number  # in start order: how replay tokens name the actor
         self.scheduler = scheduler
         self.holding = False  # it has taken work that has not run yet
         self.poll_pending = False
@@ -159,7 +169,10 @@ class StepScheduler:
         self.max_steps = max_steps
         self.max_steps_per_instant = max_steps_per_instant
         self.trace = Trace(trace_limit)
-        self.choices: list[int] = []  # every decision taken, for the replay token
+        # Every decision that departed from FIFO, as (step, actor number): the replay token.
+        self.departures: list[tuple[int, int]] = []
+        self.steps = 0  # steps run so far
+        self._started = 0  # actors started so far (their numbers)
         self._lock = _NullLock()
         self._actors: list[_SimActor] = []  # live actors, in start order
         self._to_poll: deque[_SimActor] = deque()
@@ -189,7 +202,8 @@ class StepScheduler:
                 f"{actor.name} uses {clock!r}, but this StepScheduler drives {self.clock!r}: "
                 "pass the simulation's clock and scheduler together"
             )
-        record = _SimActor(actor, self)
+        record = _SimActor(actor, self, self._started)
+        self._started += 1
         # Actor names label traces and replay decisions, so make them unique here,
         # deterministically (two pools left unnamed would otherwise share worker names).
         name, n = record.name, 1
@@ -270,11 +284,13 @@ class StepScheduler:
         if len(ready) == 1:
             record, work = ready.pop()
         else:
-            index = self.chooser.choose([r.name for r, _ in ready])
+            candidates = [Candidate(r.number, r.name) for r, _ in ready]
+            index = self.chooser.choose(self.steps, candidates)
             if not 0 <= index < len(ready):
                 raise ValueError(f"{self.chooser!r} chose {index} of {len(ready)} ready actors")
-            self.choices.append(index)
             record, work = ready.pop(index)
+            if index:
+                self.departures.append((self.steps, record.number))
         self._steps_at_instant += 1
         if self._steps_at_instant > self.max_steps_per_instant:
             self._ready.insert(0, (record, work))
@@ -296,6 +312,7 @@ class StepScheduler:
             self._running.pop()
             record.running = None
             record.wake()
+            self.steps += 1
         event = TraceEvent(started, record.name, name, _outcome(work, before))
         self.trace.record(event)
         return event
