@@ -7,7 +7,13 @@ Each test runs pytest in a subprocess on a small generated test file (``pytester
 
 from __future__ import annotations
 
+import textwrap
+from typing import Any
+
 import pytest
+
+from asyncthreads.testing import Simulation
+from asyncthreads.testing.choosers import decode_token
 
 pytest_plugins = ["pytester"]
 
@@ -153,7 +159,7 @@ def test_marker_seed_wins_over_the_command_line_seed(pytester: pytest.Pytester) 
         def test_marked(asyncthreads_sim):
             assert asyncthreads_sim.seed == 7
 
-        @pytest.mark.asyncthreads(replay="at1:1")
+        @pytest.mark.asyncthreads(replay="at2:1:0")
         def test_replayed(asyncthreads_sim):
             assert asyncthreads_sim.seed is None
         """,
@@ -196,7 +202,7 @@ def test_failing_test_report_has_the_simulation_section(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         [
             "*- asyncthreads simulation -*",
-            "replay token: 'at1:*",
+            "replay token: 'at2:'  *FifoChooser()*",
             "virtual time: 3.0, steps run: 3",
             "timeline (last * steps):",
             "loop:",
@@ -248,7 +254,7 @@ def test_failing_report_gives_a_replay_token_that_reproduces_the_run(
     )
     failed.assert_outcomes(failed=1)
     (token_line,) = [line for line in failed.outlines if line.startswith("replay token: ")]
-    assert "Simulation(seed=11)" in token_line
+    assert "RandomChooser(seed=11)" in token_line
     (actors_line,) = [line for line in failed.outlines if line.startswith("ACTORS ")]
     token = token_line.split("'")[1]
     actors = actors_line.removeprefix("ACTORS ")
@@ -288,4 +294,83 @@ def test_plugin_works_under_xdist(pytester: pytest.Pytester) -> None:
     )
 
     result.assert_outcomes(passed=4 + 1, failed=1)
-    result.stdout.fnmatch_lines(["*- asyncthreads simulation -*", "replay token: 'at1:*"])
+    result.stdout.fnmatch_lines(
+        ["*- asyncthreads simulation -*", "replay token: 'at2:*RandomChooser(seed=3)*"]
+    )
+
+
+def test_failing_report_shows_the_simulation_the_test_created_last(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        from asyncthreads.testing import Simulation
+
+        def test_fails(asyncthreads_sim):
+            asyncthreads_sim.advance(3)
+            first, last = Simulation(), Simulation(seed=4)
+            last.advance(7)
+            first.advance(5)
+            assert False
+        """,
+    )
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- asyncthreads simulation -*",
+            "replay token: *RandomChooser(seed=4)*",
+            "virtual time: 7.0, steps run: 0",
+        ]
+    )
+
+
+FINISH_ORDER = """
+        from hypothesis import given, settings, strategies as st
+
+        from asyncthreads.testing import Simulation, schedules
+
+        def finish_order(sim):
+            pool = sim.thread_pool(3, name="p")
+            finished = []
+            for n in range(9):
+                pool.submit(finished.append, n)
+            sim.run_until_idle()
+            return finished
+        """
+
+
+def test_failing_hypothesis_report_gives_the_shrunk_examples_replay_token(
+    pytester: pytest.Pytester,
+) -> None:
+    failed = run(
+        pytester,
+        FINISH_ORDER
+        + """
+        @settings(database=None, derandomize=True, max_examples=40)
+        @given(st.data())
+        def test_finishes_in_order(data):
+            sim = Simulation(chooser=data.draw(schedules()))
+            finished = finish_order(sim)
+            if finished != sorted(finished):
+                print("FAILING", sim.replay_token)
+            assert finished == sorted(finished)
+        """,
+    )
+    failed.assert_outcomes(failed=1)
+    failed.stdout.fnmatch_lines(["*- asyncthreads simulation -*", "replay token: *schedules()*"])
+    (token_line,) = [line for line in failed.outlines if line.startswith("replay token: ")]
+    token = token_line.split("'")[1]
+    failing = [line.split()[1] for line in failed.outlines if line.startswith("FAILING ")]
+    assert len(set(failing)) > 1  # hypothesis found several failing interleavings
+    assert token == failing[-1]  # the report gives the last one: the final, shrunk example
+    assert len(decode_token(token)) == 1
+
+    # The same scenario, replayed here with the reported token, fails again.
+    scenario: dict[str, Any] = {}
+    exec(textwrap.dedent(FINISH_ORDER), scenario)
+    replayed = Simulation(replay=token)
+    finished = scenario["finish_order"](replayed)
+    assert finished != sorted(finished)
+    assert replayed.replay_diverged_at is None
