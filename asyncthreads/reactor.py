@@ -46,7 +46,7 @@ from .deferral import Deferral
 from .deferral import defer as _defer
 from .deferral import defer_to_thread as _defer_to_thread
 from .periodic import PeriodicTask
-from .result import CANCELLED, PENDING, Result
+from .result import CANCELLED, PENDING, RUNNING, Result
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
 from .task import Task
 from .thread_pool import ThreadPool
@@ -240,14 +240,14 @@ class Reactor:
                 self._cancel_futures = cancel_futures or never_started
                 self._unregister_at_exit()
                 to_cancel = [work.result for work in self._timers.drain()]
-                if cancel_futures or never_started:
-                    kept: deque[Work] = deque()
-                    for work in self._ready:
+                if cancel_futures and not never_started:
+                    ready = self._ready  # mutated in place: producers append without the lock
+                    for _ in range(len(ready)):
+                        work = ready.popleft()
                         if work.result._state == PENDING:
                             to_cancel.append(work.result)
                         elif work.result._state != CANCELLED:
-                            kept.append(work)  # a running continuation: let it finish
-                    self._ready = kept
+                            ready.append(work)  # a running continuation: let it finish
                 handle = self._wake_locked()
             else:
                 handle = None
@@ -265,13 +265,41 @@ class Reactor:
                 self._pool.shutdown(wait=True)
 
     def _ready_never_run(self) -> None:
-        # Shut down before start: continuations cannot be left in the queue.
+        # Shut down before start: nothing queued can ever run.
         with self._lock:
-            leftovers, self._ready = list(self._ready), deque()
             self._state = _State.STOPPED
-        for work in leftovers:
-            work.result._settle(None, RuntimeError(f"{self._name} was never started"))
+            leftovers = self._take_all_ready()
+        self._end_unrun(leftovers)
         self._finish_stopping()
+
+    def _take_all_ready(self) -> list[Work]:
+        # Pop one by one, never clear(): a producer may be appending without the lock.
+        ready = self._ready
+        taken = []
+        while ready:
+            taken.append(ready.popleft())
+        return taken
+
+    def _end_unrun(self, works: list[Work]) -> None:
+        """End work that will never run: new calls are cancelled, continuations fail."""
+        for work in works:
+            result = work.result
+            if result._state == PENDING:
+                result.cancel()
+            elif result._state == RUNNING:
+                result._settle(None, RuntimeError(f"{self._name} has shut down"))
+
+    def _has_stopped(self) -> bool:
+        return self._state is _State.STOPPED
+
+    def _end_if_orphaned(self, work: Work) -> None:
+        # A producer queued `work` as the loop stopped: whoever removes it ends it.
+        with self._lock:
+            try:
+                self._ready.remove(work)
+            except ValueError:
+                return  # the loop took it, and ends it
+        self._end_unrun([work])
 
     def _finish_stopping(self) -> None:
         if self._owns_pool:
@@ -284,20 +312,36 @@ class Reactor:
     # -- the loop -------------------------------------------------------------------------
 
     def _next_work(self, now: float) -> Work | float | Stop | None:
-        with self._lock:
-            timers = self._timers
-            ready = self._ready
-            timers.pop_due(now, ready)
+        # Calls are taken without the lock (deque.popleft is atomic, and this loop is the
+        # only consumer), so producers and the reactor never contend for it. The lock is
+        # taken for the timers, and before going to sleep or stopping.
+        ready = self._ready
+        heap = self._timers._heap
+        if heap and heap[0][0] <= now:  # a racy peek: the next poll sees a newer head
+            with self._lock:
+                self._timers.pop_due(now, ready)
+        while True:
             while ready:
                 work = ready.popleft()
                 if work.result._state != CANCELLED:
                     return work
-            if self._state is not _State.STOPPING:
-                deadline = timers.next_deadline()
-                self._asleep = True
-                self._sleep_until = deadline
-                return deadline
-            self._state = _State.STOPPED
+            with self._lock:
+                if self._state is not _State.STOPPING:
+                    deadline = self._timers.next_deadline()
+                    self._sleep_until = deadline
+                    # Set before looking at the queue once more: a producer appends, then
+                    # reads the flag, so either it wakes us or we see its call here.
+                    self._asleep = True
+                    if not ready:
+                        return deadline
+                    self._asleep = False
+                    continue
+                if ready:
+                    continue  # drain what was queued before the shutdown
+                self._state = _State.STOPPED
+                leftovers = self._take_all_ready()  # queued as we stopped
+                break
+        self._end_unrun(leftovers)
         self._finish_stopping()
         return STOP
 
@@ -315,13 +359,19 @@ class Reactor:
             raise RuntimeError(f"cannot {verb}: {self._name} is {self._state.value}")
 
     def _enqueue(self, work: Work) -> None:
-        with self._lock:
-            self._check_open("queue a call")
-            work.result._actor = self._loop
-            self._ready.append(work)
-            handle = self._wake_locked()
-        if handle is not None:
-            handle.wake()
+        # Without the lock: see _next_work. The flag is read after the append.
+        state = self._state
+        if state is not _State.RUNNING and state is not _State.NEW:
+            raise RuntimeError(f"cannot queue a call: {self._name} is {state.value}")
+        work.result._actor = self._loop
+        self._ready.append(work)
+        if self._asleep:
+            self._asleep = False
+            handle = self._handle
+            if handle is not None:
+                handle.wake()
+        if self._has_stopped():  # shut down between the check and the append
+            self._end_if_orphaned(work)
 
     def _schedule(self, deadline: float, work: Work) -> None:
         with self._lock:
@@ -620,14 +670,17 @@ class Reactor:
         if to_thread:
             self._pool._accept(task)
             return
-        with self._lock:
-            if self._state is _State.STOPPED:
-                raise RuntimeError(f"{self._name} has shut down; {task.name} cannot run")
-            task.result._actor = self._loop
-            self._ready.append(task)
-            handle = self._wake_locked()
-        if handle is not None:
-            handle.wake()
+        if self._state is _State.STOPPED:
+            raise RuntimeError(f"{self._name} has shut down; {task.name} cannot run")
+        task.result._actor = self._loop
+        self._ready.append(task)  # accepted work: allowed while the reactor drains
+        if self._asleep:
+            self._asleep = False
+            handle = self._handle
+            if handle is not None:
+                handle.wake()
+        if self._has_stopped():
+            self._end_if_orphaned(task)
 
     # -- cancellation ---------------------------------------------------------------------
 
