@@ -31,6 +31,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import suppress
 from typing import Any, ParamSpec, TypeVar, overload
 
 from .arguments import check_callable, check_count, check_optional_callable, check_result_q
@@ -214,18 +215,44 @@ class ThreadPool(Executor):
         task = Task(func, args, kwargs, callback, result)
         if result_q is not None:
             result._callbacks = [result_q.put]
-        with self._lock:
+        max_queued = self._max_queued
+        if max_queued:  # the bound needs the check and the append to be one step
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
+                if len(self._queue) - self._cancelled_in_queue >= max_queued:
+                    raise QueueFull(f"{self._name} already has {max_queued} queued tasks")
+                result._on_cancel = self._count_cancelled
+                self._queue.append(task)
+                handle = self._pop_idle()
+        else:
+            # Unbounded: no lock, so callers never contend with the workers for it
+            # (deque.append and list.pop are atomic). The append comes before the look
+            # for an idle worker; a worker going idle lists itself before its last look
+            # at the queue (see _next_for): one of the two always sees the other.
             if self._closed:
                 raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
-            max_queued = self._max_queued
-            if max_queued and len(self._queue) - self._cancelled_in_queue >= max_queued:
-                raise QueueFull(f"{self._name} already has {max_queued} queued tasks")
-            result._on_cancel = self._count_cancelled
+            result._on_cancel = self._count_cancelled  # before the append: see _next_for
             self._queue.append(task)
             handle = self._pop_idle()
+            if self._closed:  # shut down between the check and the append
+                self._end_if_orphaned(task)
         if handle is not None:
             handle.wake()
         return result
+
+    def _end_if_orphaned(self, work: Work) -> None:
+        # A task queued as the pool shut down: it runs if any worker is left to drain the
+        # queue (workers exit only when they find it empty); otherwise it is cancelled.
+        with self._lock:
+            if self._workers:
+                return
+            try:
+                self._queue.remove(work)
+            except ValueError:
+                return
+            work.result._on_cancel = None
+        work.result.cancel()
 
     def _accept(self, work: Work) -> None:
         """Queue work accepted earlier (a fired timer, a periodic run, a deferral).
@@ -248,10 +275,12 @@ class ThreadPool(Executor):
             handle.wake()
 
     def _pop_idle(self) -> ActorHandle | None:
-        """Under the lock: take an idle worker off the stack; its handle to wake, or None."""
-        if not self._idle:
+        """Take an idle worker off the stack (with or without the lock); its handle to
+        wake, or None."""
+        try:
+            worker = self._idle.pop()
+        except IndexError:
             return None
-        worker = self._idle.pop()
         worker.idle = False
         return worker.handle
 
@@ -267,8 +296,15 @@ class ThreadPool(Executor):
         # Under the lock: a queued task was cancelled. Its entry stays in the deque until
         # a worker skips it, but it no longer counts against the bound.
         self._cancelled_in_queue += 1
-        if self._cancelled_in_queue > 64 and 2 * self._cancelled_in_queue > len(self._queue):
-            self._queue = deque(w for w in self._queue if w.result._state != CANCELLED)
+        queue = self._queue
+        # Prune a bounded queue once mostly cancelled. (An unbounded one is appended to
+        # without the lock, so it is left to the workers, which skip cancelled entries.)
+        cancelled = self._cancelled_in_queue
+        if self._max_queued and cancelled > 64 and 2 * cancelled > len(queue):
+            for _ in range(len(queue)):
+                work = queue.popleft()
+                if work.result._state != CANCELLED:
+                    queue.append(work)
             self._cancelled_in_queue = 0
 
     # -- workers --------------------------------------------------------------------------
@@ -295,6 +331,20 @@ class ThreadPool(Executor):
             if not worker.idle:
                 worker.idle = True
                 self._idle.append(worker)
+            # A caller may have queued a task, without the lock, after the look above and
+            # before this worker was listed idle; look once more (see _submit_new).
+            while queue:
+                work = queue.popleft()
+                result = work.result
+                if result._state == CANCELLED:
+                    self._cancelled_in_queue -= 1
+                    continue
+                result._on_cancel = None
+                # Unless a caller already took it off the stack to wake it (a spare wake-up).
+                with suppress(ValueError):
+                    self._idle.remove(worker)
+                worker.idle = False
+                return work
             return None
 
     def _retire(self, worker: _Worker) -> None:
@@ -345,8 +395,9 @@ class ThreadPool(Executor):
                 self._unregister_at_exit()
                 nobody = not self._workers
                 if cancel_futures or nobody:
-                    kept: deque[Work] = deque()
-                    for work in self._queue:
+                    queue = self._queue  # in place: callers append without the lock
+                    for _ in range(len(queue)):
+                        work = queue.popleft()
                         result = work.result
                         if result._state == PENDING:
                             result._on_cancel = None
@@ -355,11 +406,10 @@ class ThreadPool(Executor):
                             if nobody:
                                 to_fail.append(result)
                             else:
-                                kept.append(work)
-                    self._queue = kept
+                                queue.append(work)
                     self._cancelled_in_queue = 0
-                while self._idle:
-                    to_wake.append(self._pop_idle())
+                while (handle := self._pop_idle()) is not None:
+                    to_wake.append(handle)
                 if nobody:
                     self._stopped._settle(None, None)
         for result in to_cancel:
