@@ -49,6 +49,7 @@ class PeriodicTask:
         "in_thread",
         "interval",
         "kwargs",
+        "name",
         "reactor",
         "result",
         "start",
@@ -77,6 +78,7 @@ class PeriodicTask:
         self.tick = 1
         self.in_thread = in_thread
         self.reactor = reactor
+        self.name: str = getattr(fn, "__qualname__", None) or repr(fn)
 
     @property
     def deadline(self) -> float:
@@ -105,11 +107,6 @@ class PeriodicTask:
             result._settle(None, exc)
             return
         self.reactor._reschedule(self)
-
-    @property
-    def name(self) -> str:
-        fn = self.fn
-        return getattr(fn, "__qualname__", None) or repr(fn)
 
     def __repr__(self) -> str:
         return f"<PeriodicTask {self.name} every {self.interval}s tick {self.tick}>"

@@ -650,15 +650,20 @@ class Reactor:
 
     def _reschedule(self, periodic: PeriodicTask) -> None:
         """After a periodic run: schedule the next, unless cancelled or shutting down."""
-        now = self._clock.now()
+        # Inlined: this is the path of every periodic run.
         result = periodic.result
+        now = self._clock.now()
         with self._lock:
             if result._state != PENDING:
                 return
-            stopping = self._state is _State.STOPPING or self._state is _State.STOPPED
+            state = self._state
+            stopping = state is _State.STOPPING or state is _State.STOPPED
             if not stopping:
                 deadline = periodic.advance(now)
-                self._push_timer(deadline, self._periodic_timer(periodic))
+                result._actor = self._loop
+                self._timers.push(
+                    deadline, _ToPool(periodic, self._pool) if periodic.in_thread else periodic
+                )
                 handle = self._wake_for_timer_locked(deadline)
         if stopping:
             result.cancel()
