@@ -46,12 +46,12 @@ class PeriodicTask:
         "args",
         "context",
         "fn",
+        "future",
         "in_thread",
         "interval",
         "kwargs",
         "name",
         "reactor",
-        "result",
         "start",
         "tick",
     )
@@ -72,7 +72,7 @@ class PeriodicTask:
         self.args = args
         self.kwargs = kwargs
         self.context = contextvars.copy_context()
-        self.result = result
+        self.future = result
         self.interval = interval
         self.start = start
         self.tick = 1
@@ -97,7 +97,7 @@ class PeriodicTask:
         return self.deadline
 
     def run(self) -> None:
-        result = self.result
+        result = self.future
         if result._state != PENDING:  # cancelled, perhaps while this tick was queued
             return
         try:

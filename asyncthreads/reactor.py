@@ -96,8 +96,8 @@ class _ToPool:
         self.pool = pool
 
     @property
-    def result(self) -> Result[Any]:
-        return self.work.result
+    def future(self) -> Result[Any]:
+        return self.work.future
 
     @property
     def name(self) -> str:
@@ -107,7 +107,7 @@ class _ToPool:
         try:
             self.pool._accept(self.work)
         except RuntimeError as exc:
-            self.work.result._settle(None, exc)
+            self.work.future._settle(None, exc)
 
 
 class Reactor:
@@ -189,7 +189,7 @@ class Reactor:
     def queued_count(self) -> int:
         """Calls waiting on the reactor queue (not counting timers that have not fired)."""
         with self._lock:
-            return sum(1 for work in self._ready if work.result._state != CANCELLED)
+            return sum(1 for work in self._ready if work.future._state != CANCELLED)
 
     @property
     def timer_count(self) -> int:
@@ -239,14 +239,14 @@ class Reactor:
                 # A reactor that never ran cancels everything, its own pool's queue too.
                 self._cancel_futures = cancel_futures or never_started
                 self._unregister_at_exit()
-                to_cancel = [work.result for work in self._timers.drain()]
+                to_cancel = [work.future for work in self._timers.drain()]
                 if cancel_futures and not never_started:
                     ready = self._ready  # mutated in place: producers append without the lock
                     for _ in range(len(ready)):
                         work = ready.popleft()
-                        if work.result._state == PENDING:
-                            to_cancel.append(work.result)
-                        elif work.result._state != CANCELLED:
+                        if work.future._state == PENDING:
+                            to_cancel.append(work.future)
+                        elif work.future._state != CANCELLED:
                             ready.append(work)  # a running continuation: let it finish
                 handle = self._wake_locked()
             else:
@@ -283,7 +283,7 @@ class Reactor:
     def _end_unrun(self, works: list[Work]) -> None:
         """End work that will never run: new calls are cancelled, continuations fail."""
         for work in works:
-            result = work.result
+            result = work.future
             if result._state == PENDING:
                 result.cancel()
             elif result._state == RUNNING:
@@ -323,7 +323,7 @@ class Reactor:
         while True:
             while ready:
                 work = ready.popleft()
-                if work.result._state != CANCELLED:
+                if work.future._state != CANCELLED:
                     return work
             with self._lock:
                 if self._state is not _State.STOPPING:
@@ -363,7 +363,7 @@ class Reactor:
         state = self._state
         if state is not _State.RUNNING and state is not _State.NEW:
             raise RuntimeError(f"cannot queue a call: {self._name} is {state.value}")
-        work.result._actor = self._loop
+        work.future._actor = self._loop
         self._ready.append(work)
         if self._asleep:
             self._asleep = False
@@ -382,7 +382,7 @@ class Reactor:
             handle.wake()
 
     def _push_timer(self, deadline: float, work: Work) -> None:
-        work.result._actor = self._loop
+        work.future._actor = self._loop
         self._timers.push(deadline, work)
 
     def _wake_for_timer_locked(self, deadline: float) -> ActorHandle | None:
@@ -402,10 +402,10 @@ class Reactor:
         check_callable(func, "func")
         check_optional_callable(callback, "callback")
         check_result_q(result_q)
-        result: Result[T] = Result(self._scheduler, self)
+        task: Task[T] = Task(self._scheduler, self, func, args, kwargs, callback)
         if result_q is not None:
-            result._callbacks = [result_q.put]
-        return Task(func, args, kwargs, callback, result)
+            task._callbacks = [result_q.put]
+        return task
 
     @overload
     def call(
@@ -446,7 +446,7 @@ class Reactor:
         """
         task = self._new_task(func, args, kwargs, callback, result_q)
         self._enqueue(task)
-        return task.result
+        return task.future
 
     @overload
     def call_later(
@@ -486,7 +486,7 @@ class Reactor:
         delay = check_delay(delay)
         task = self._new_task(func, args, kwargs, callback, result_q)
         self._schedule(self._clock.now() + delay, task)
-        return task.result
+        return task.future
 
     @overload
     def call_at(
@@ -526,7 +526,7 @@ class Reactor:
         deadline = check_deadline(when)
         task = self._new_task(func, args, kwargs, callback, result_q)
         self._schedule(deadline, task)
-        return task.result
+        return task.future
 
     @overload
     def call_in_thread(
@@ -607,7 +607,7 @@ class Reactor:
         delay = check_delay(delay)
         task = self._new_task(func, args, kwargs, callback, result_q)
         self._schedule(self._clock.now() + delay, _ToPool(task, self._pool))
-        return task.result
+        return task.future
 
     call_later_in_thread = call_in_thread_later
 
@@ -651,7 +651,7 @@ class Reactor:
     def _reschedule(self, periodic: PeriodicTask) -> None:
         """After a periodic run: schedule the next, unless cancelled or shutting down."""
         # Inlined: this is the path of every periodic run.
-        result = periodic.result
+        result = periodic.future
         now = self._clock.now()
         with self._lock:
             if result._state != PENDING:
@@ -677,7 +677,7 @@ class Reactor:
             return
         if self._state is _State.STOPPED:
             raise RuntimeError(f"{self._name} has shut down; {task.name} cannot run")
-        task.result._actor = self._loop
+        task.future._actor = self._loop
         self._ready.append(task)  # accepted work: allowed while the reactor drains
         if self._asleep:
             self._asleep = False

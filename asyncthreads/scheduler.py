@@ -56,7 +56,7 @@ class Work(Protocol):
     """One unit of work an actor runs: a queued call, a timer, one run of a periodic task."""
 
     @property
-    def result(self) -> Result[Any]:
+    def future(self) -> Result[Any]:
         """The Result this work completes (or, for a periodic task, belongs to)."""
         ...
 

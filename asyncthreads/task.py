@@ -1,8 +1,9 @@
 """Task: one queued function call, and how it runs.
 
-A Task carries what to call, the ``contextvars`` context to call it in (a copy of the
-caller's, taken when the call was queued), the optional ``callback`` and the Result. Its
-``run()`` is the whole life of a call on whichever actor runs it:
+A Task *is* the call's Result (a subclass of :class:`Result`, so one object per call, not
+two), carrying what to call, the ``contextvars`` context to call it in (a copy of the
+caller's, taken when the call was queued) and the optional ``callback``. Its ``run()`` is
+the whole life of a call on whichever actor runs it:
 
 1. skip it if its Result was cancelled (otherwise the Result is now running);
 2. call the function in its context;
@@ -18,10 +19,13 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .deferral import Deferral
-from .result import Result
+from .result import PENDING, Result
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
 
 __all__ = ["Router", "Task"]
 
@@ -36,54 +40,80 @@ class Router(Protocol):
         ...
 
 
-class Task(Generic[T]):
-    """A queued function call. See the module docstring."""
+class Task(Result[T]):
+    """A queued function call and its Result. See the module docstring."""
 
-    __slots__ = ("args", "callback", "context", "fn", "kwargs", "result")
+    __slots__ = ("_args", "_callback", "_context", "_fn", "_kwargs")
 
     def __init__(
         self,
+        scheduler: Scheduler,
+        owner: object,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         callback: Callable[[T], object] | None,
-        result: Result[T],
     ) -> None:
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.context = contextvars.copy_context()
-        self.callback = callback
-        self.result = result
+        # Result.__init__, inlined: this runs for every call.
+        self._state = PENDING
+        self._result = None
+        self._exception = None
+        self._waiter_list = None
+        self._callbacks = None
+        self._cond = None
+        self._scheduler = scheduler
+        self._owner = owner
+        self._actor = None
+        self._on_cancel = None
+        self._fn = fn
+        self._args = args
+        self._kwargs = kwargs or None  # most calls have none: keep no empty dict alive
+        self._context = contextvars.copy_context()
+        self._callback = callback
+
+    @property
+    def future(self) -> Task[T]:
+        """The Result this work completes: the Task itself."""
+        return self
 
     def run(self) -> None:
-        result = self.result
-        if not result._begin():
+        if not self._begin():
+            self._release()
             return
         try:
-            value = self.context.run(self.fn, *self.args, **self.kwargs)
+            kwargs = self._kwargs
+            if kwargs is None:
+                value = self._context.run(self._fn, *self._args)
+            else:
+                value = self._context.run(self._fn, *self._args, **kwargs)
             if value.__class__ is Deferral:
-                self.fn = value.fn
-                self.args = value.args
-                self.kwargs = value.kwargs
-                self.context = value.context
-                owner: Router = result._owner  # type: ignore[assignment]
+                self._fn = value.fn
+                self._args = value.args
+                self._kwargs = value.kwargs or None
+                self._context = value.context
+                owner: Router = self._owner  # type: ignore[assignment]
                 owner._route(self, value.to_thread)
                 return
-            if self.callback is not None:
-                self.context.run(self.callback, value)
+            if self._callback is not None:
+                self._context.run(self._callback, value)
         except BaseException as exc:  # a task must never kill its thread
-            result._settle(None, exc)
+            self._release()
+            self._settle(None, exc)
             # The traceback keeps this frame alive; drop what would make a cycle with it.
-            self = result = None  # type: ignore[assignment]
+            self = None  # type: ignore[assignment]
         else:
-            result._settle(value, None)
+            self._release()
+            self._settle(value, None)
+
+    def _release(self) -> None:
+        # The call is over: let go of its function and arguments, as a finished
+        # concurrent.futures work item does.
+        self._fn = self._args = self._kwargs = self._callback = self._context = None  # type: ignore[assignment]
 
     @property
     def name(self) -> str:
         """The function's qualified name, for traces and reports."""
-        fn = self.fn
+        fn = self._fn
+        if fn is None:
+            return "(finished call)"
         return getattr(fn, "__qualname__", None) or repr(fn)
-
-    def __repr__(self) -> str:
-        return f"<Task {self.name} {self.result!r}>"

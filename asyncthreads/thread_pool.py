@@ -211,8 +211,8 @@ class ThreadPool(Executor):
         result_q: Any,
         owner: object,
     ) -> Result[T]:
-        result: Result[T] = Result(self._scheduler, owner)
-        task = Task(func, args, kwargs, callback, result)
+        result: Task[T] = Task(self._scheduler, owner, func, args, kwargs, callback)
+        task = result
         if result_q is not None:
             result._callbacks = [result_q.put]
         max_queued = self._max_queued
@@ -251,8 +251,8 @@ class ThreadPool(Executor):
                 self._queue.remove(work)
             except ValueError:
                 return
-            work.result._on_cancel = None
-        work.result.cancel()
+            work.future._on_cancel = None
+        work.future.cancel()
 
     def _accept(self, work: Work) -> None:
         """Queue work accepted earlier (a fired timer, a periodic run, a deferral).
@@ -260,7 +260,7 @@ class ThreadPool(Executor):
         Never refused for a full queue; refused with RuntimeError only when no worker is
         left to run it. Work whose Result was cancelled meanwhile is dropped.
         """
-        result = work.result
+        result = work.future
         with self._lock:
             if self._closed and not self._workers:
                 raise RuntimeError(f"{self._name} has shut down; {work!r} cannot run")
@@ -303,7 +303,7 @@ class ThreadPool(Executor):
         if self._max_queued and cancelled > 64 and 2 * cancelled > len(queue):
             for _ in range(len(queue)):
                 work = queue.popleft()
-                if work.result._state != CANCELLED:
+                if work.future._state != CANCELLED:
                     queue.append(work)
             self._cancelled_in_queue = 0
 
@@ -319,7 +319,7 @@ class ThreadPool(Executor):
             queue = self._queue
             while queue:
                 work = queue.popleft()
-                result = work.result
+                result = work.future
                 if result._state == CANCELLED:
                     self._cancelled_in_queue -= 1
                     continue
@@ -335,7 +335,7 @@ class ThreadPool(Executor):
             # before this worker was listed idle; look once more (see _submit_new).
             while queue:
                 work = queue.popleft()
-                result = work.result
+                result = work.future
                 if result._state == CANCELLED:
                     self._cancelled_in_queue -= 1
                     continue
@@ -398,7 +398,7 @@ class ThreadPool(Executor):
                     queue = self._queue  # in place: callers append without the lock
                     for _ in range(len(queue)):
                         work = queue.popleft()
-                        result = work.result
+                        result = work.future
                         if result._state == PENDING:
                             result._on_cancel = None
                             to_cancel.append(result)

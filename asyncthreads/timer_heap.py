@@ -41,7 +41,7 @@ class TimerHeap:
 
     def push(self, deadline: float, work: Work) -> None:
         """Add a timer; its Result must be pending, and is now watched for cancellation."""
-        work.result._on_cancel = self._hook
+        work.future._on_cancel = self._hook
         heapq.heappush(self._heap, (deadline, next(self._sequence), work))
 
     def note_cancelled(self, result: Result[Any]) -> None:
@@ -49,13 +49,13 @@ class TimerHeap:
         self._cancelled += 1
         heap = self._heap
         if self._cancelled > _MIN_CANCELLED_TO_REBUILD and 2 * self._cancelled > len(heap):
-            self._heap = [entry for entry in heap if entry[2].result._state != CANCELLED]
+            self._heap = [entry for entry in heap if entry[2].future._state != CANCELLED]
             heapq.heapify(self._heap)
             self._cancelled = 0
 
     def _drop_cancelled_head(self) -> None:
         heap = self._heap
-        while heap and heap[0][2].result._state == CANCELLED:
+        while heap and heap[0][2].future._state == CANCELLED:
             heapq.heappop(heap)
             self._cancelled -= 1
         assert self._cancelled >= 0, "a cancelled timer was counted twice"
@@ -71,7 +71,7 @@ class TimerHeap:
         heap = self._heap
         while heap and heap[0][0] <= now:
             work = heapq.heappop(heap)[2]
-            result = work.result
+            result = work.future
             if result._state == CANCELLED:
                 self._cancelled -= 1
             else:
@@ -80,14 +80,14 @@ class TimerHeap:
 
     def drain(self) -> list[Work]:
         """Remove and return every live timer (in no particular order)."""
-        live = [entry[2] for entry in self._heap if entry[2].result._state != CANCELLED]
+        live = [entry[2] for entry in self._heap if entry[2].future._state != CANCELLED]
         for work in live:
-            work.result._on_cancel = None
+            work.future._on_cancel = None
         self._heap = []
         self._cancelled = 0
         return live
 
     def pending(self) -> list[tuple[float, Work]]:
         """Live timers as (deadline, work), earliest first, for reports."""
-        entries = sorted(e for e in self._heap if e[2].result._state != CANCELLED)
+        entries = sorted(e for e in self._heap if e[2].future._state != CANCELLED)
         return [(deadline, work) for deadline, _, work in entries]

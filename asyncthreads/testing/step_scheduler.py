@@ -301,7 +301,7 @@ class StepScheduler:
 
     def _run(self, record: _SimActor, work: Work) -> TraceEvent:
         record.holding = False
-        result = work.result
+        result = work.future
         before = result._state
         # The name now: a deferring Task is re-aimed at its continuation as it runs.
         name = work.name if type(work) is PeriodicTask else _name_of(work)
@@ -423,10 +423,10 @@ class StepScheduler:
     def _describe(self, waited: object) -> str:
         """Name a waited-for Result by the work it belongs to, where that can be found."""
         for _, _, work in self._queued_work():
-            if work.result is waited:
+            if work.future is waited:
                 return f"the Result of {_name_of(work)}"
         for record in self._running:
-            if record.running is not None and record.running.result is waited:
+            if record.running is not None and record.running.future is waited:
                 return f"the Result of {_name_of(record.running)}"
         return repr(waited)
 
@@ -458,13 +458,13 @@ class StepScheduler:
                 found.extend(
                     (component, "queued call", work)
                     for work in component._ready
-                    if work.result._state != CANCELLED
+                    if work.future._state != CANCELLED
                 )
             elif isinstance(component, ThreadPool):
                 found.extend(
                     (component, "queued task", work)
                     for work in component._queue
-                    if work.result._state != CANCELLED
+                    if work.future._state != CANCELLED
                 )
         return found
 
@@ -523,7 +523,7 @@ def _name_of(work: Work) -> str:
 
 
 def _outcome(work: Work, before: str) -> str:
-    result = work.result
+    result = work.future
     after = result._state
     if before == CANCELLED:
         return "cancelled"
