@@ -22,6 +22,10 @@ __all__ = [
 ]
 
 
+# Ints below this convert to float exactly; larger ones take the careful path.
+_EXACT_INT_LIMIT = 2**53
+
+
 def _describe(value: object) -> str:
     text = repr(value)
     if len(text) > 60:
@@ -58,6 +62,12 @@ def _real(value: object, name: str) -> float:
 
 def check_delay(value: object, name: str = "delay") -> float:
     """A finite, non-negative number of seconds, as a float."""
+    # The common cases first, without the numbers.Real check (an ABC isinstance is slow).
+    if type(value) is float:
+        if 0.0 <= value < math.inf:  # False for NaN too
+            return value
+    elif type(value) is int and 0 <= value < _EXACT_INT_LIMIT:
+        return float(value)
     number = _real(value, name)
     if number < 0:
         raise ValueError(f"{name} must not be negative, got {number}")

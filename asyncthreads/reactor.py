@@ -373,17 +373,22 @@ class Reactor:
         if self._has_stopped():  # shut down between the check and the append
             self._end_if_orphaned(work)
 
-    def _schedule(self, deadline: float, work: Work) -> None:
+    def _schedule(self, deadline: float, work: Work, future: Result[Any]) -> None:
+        # `future` is work.future, passed in because this is every timer's path.
         with self._lock:
-            self._check_open("schedule a call")
-            self._push_timer(deadline, work)
-            handle = self._wake_for_timer_locked(deadline)
+            state = self._state
+            if state is not _State.RUNNING and state is not _State.NEW:
+                raise RuntimeError(f"cannot schedule a call: {self._name} is {state.value}")
+            future._actor = self._loop
+            self._timers.push(deadline, work, future)
+            # Wake the loop only if it sleeps past the new deadline.
+            if self._asleep and (self._sleep_until is None or deadline < self._sleep_until):
+                self._asleep = False
+                handle = self._handle
+            else:
+                handle = None
         if handle is not None:
             handle.wake()
-
-    def _push_timer(self, deadline: float, work: Work) -> None:
-        work.future._actor = self._loop
-        self._timers.push(deadline, work)
 
     def _wake_for_timer_locked(self, deadline: float) -> ActorHandle | None:
         # Wake the loop only if it sleeps past the new deadline.
@@ -399,9 +404,11 @@ class Reactor:
         callback: Callable[[T], object] | None,
         result_q: Any,
     ) -> Task[T]:
-        check_callable(func, "func")
-        check_optional_callable(callback, "callback")
-        check_result_q(result_q)
+        if not callable(func):
+            check_callable(func, "func")
+        if callback is not None or result_q is not None:
+            check_optional_callable(callback, "callback")
+            check_result_q(result_q)
         task: Task[T] = Task(self._scheduler, self, func, args, kwargs, callback)
         if result_q is not None:
             task._callbacks = [result_q.put]
@@ -485,7 +492,7 @@ class Reactor:
         """Run ``func`` on the reactor thread ``delay`` seconds from now (never earlier)."""
         delay = check_delay(delay)
         task = self._new_task(func, args, kwargs, callback, result_q)
-        self._schedule(self._clock.now() + delay, task)
+        self._schedule(self._clock.now() + delay, task, task)
         return task.future
 
     @overload
@@ -525,7 +532,7 @@ class Reactor:
         """Run ``func`` on the reactor thread at clock time ``when`` (``clock.now()`` units)."""
         deadline = check_deadline(when)
         task = self._new_task(func, args, kwargs, callback, result_q)
-        self._schedule(deadline, task)
+        self._schedule(deadline, task, task)
         return task.future
 
     @overload
@@ -606,7 +613,7 @@ class Reactor:
         """Run ``func`` in a pool thread ``delay`` seconds from now (never earlier)."""
         delay = check_delay(delay)
         task = self._new_task(func, args, kwargs, callback, result_q)
-        self._schedule(self._clock.now() + delay, _ToPool(task, self._pool))
+        self._schedule(self._clock.now() + delay, _ToPool(task, self._pool), task)
         return task.future
 
     call_later_in_thread = call_in_thread_later
@@ -642,7 +649,7 @@ class Reactor:
             in_thread=in_thread,
             reactor=self,
         )
-        self._schedule(periodic.deadline, self._periodic_timer(periodic))
+        self._schedule(periodic.deadline, self._periodic_timer(periodic), result)
         return result
 
     def _periodic_timer(self, periodic: PeriodicTask) -> Work:
@@ -661,9 +668,8 @@ class Reactor:
             if not stopping:
                 deadline = periodic.advance(now)
                 result._actor = self._loop
-                self._timers.push(
-                    deadline, _ToPool(periodic, self._pool) if periodic.in_thread else periodic
-                )
+                work = _ToPool(periodic, self._pool) if periodic.in_thread else periodic
+                self._timers.push(deadline, work, result)
                 handle = self._wake_for_timer_locked(deadline)
         if stopping:
             result.cancel()

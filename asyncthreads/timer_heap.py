@@ -39,9 +39,10 @@ class TimerHeap:
         """The number of live (not cancelled) timers."""
         return len(self._heap) - self._cancelled
 
-    def push(self, deadline: float, work: Work) -> None:
-        """Add a timer; its Result must be pending, and is now watched for cancellation."""
-        work.future._on_cancel = self._hook
+    def push(self, deadline: float, work: Work, future: Result[Any]) -> None:
+        """Add a timer; ``future`` (``work.future``) must be pending, and is now watched
+        for cancellation."""
+        future._on_cancel = self._hook
         heapq.heappush(self._heap, (deadline, next(self._sequence), work))
 
     def note_cancelled(self, result: Result[Any]) -> None:
