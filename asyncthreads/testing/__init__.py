@@ -24,6 +24,7 @@ from .virtual_clock import VirtualClock
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
+    from .stateful import ReactorMachine as ReactorMachine
     from .strategies import HypothesisChooser
 
 __all__ = [
@@ -54,3 +55,16 @@ def schedules() -> SearchStrategy[HypothesisChooser]:
     from .strategies import schedules as strategy
 
     return strategy()
+
+
+if not TYPE_CHECKING:  # type checkers see the import above, not a dynamic module
+
+    def __getattr__(name: str) -> object:
+        """``ReactorMachine`` (:mod:`.stateful`), imported on first use: it needs
+        hypothesis.stateful, which importing this package does not import."""
+        if name == "ReactorMachine":
+            from .stateful import ReactorMachine
+
+            globals()[name] = ReactorMachine
+            return ReactorMachine
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

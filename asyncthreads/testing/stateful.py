@@ -268,6 +268,9 @@ class ReactorMachine(RuleBasedStateMachine):
     * The checks that need the simulation idle run after the machine's own verbs
       (:meth:`run_until_idle`, :meth:`advance`, :meth:`advance_to_next_timer`, a
       waiting :meth:`shutdown`); call those rather than ``self.sim``'s to get them.
+      :attr:`settled` tells your invariants whether the simulation is idle.
+    * Hypothesis finds invariants by their decorator: if you override
+      :meth:`check_model`, decorate the override with ``@invariant()`` too.
     * If your tasks block (wait on a Result) on the reactor, the machine's timers may
       fire late while they do: set :attr:`exact_timing` to False.
     * Override :meth:`choosers` for another chooser (say, a seeded ``RandomChooser``),
@@ -300,9 +303,9 @@ class ReactorMachine(RuleBasedStateMachine):
         self.jobs: list[Job] = []
         #: When the shutdown rule ran, if it has.
         self.shutdown_started: Moment | None = None
-        #: True just after a verb that leaves the simulation idle; the next invariant
-        #: check runs the idle checks, then clears it.
-        self.settled = False
+        # (steps run, changes made) when a verb of the machine left the simulation idle.
+        self._idle_mark: tuple[int, int] | None = None
+        self._changes = 0  # work queued, pool resizes and shutdowns by the machine
         #: The pool's size, as last asked for.
         self.pool_size = 0
         #: At most this many workers can exist (retiring ones included): the size, or
@@ -391,7 +394,7 @@ class ReactorMachine(RuleBasedStateMachine):
             job.parts.append(Part(job, index, side))
             job.functions.append(self._task_function(job, index, labels[index]))
         self.jobs.append(job)
-        self.settled = False
+        self._changes += 1
         return job
 
     def _task_function(self, job: Job, index: int, label: str) -> Callable[[], Any]:
@@ -556,33 +559,46 @@ class ReactorMachine(RuleBasedStateMachine):
         self.pool.resize_pool(threads)
         self.pool_size = threads
         self.worker_bound = max(self.worker_bound, threads)
-        self.settled = False
+        self._changes += 1
 
     # -- moving the simulation ------------------------------------------------------------
+
+    @property
+    def settled(self) -> bool:
+        """Whether the simulation is idle: a verb of the machine left it idle, and since
+        then no step has run and the machine has queued no work (work of a subclass's
+        own is not counted: it is for the subclass's invariants to reckon with)."""
+        return self._idle_mark == (self.sim.trace.total, self._changes)
+
+    def mark_idle(self) -> None:
+        """Note that the simulation has just gone idle: workers told to retire have all
+        gone, so the pool has exactly the workers asked for."""
+        self._idle_mark = (self.sim.trace.total, self._changes)
+        if self.shutdown_started is None:
+            self.worker_bound = self.pool_size
 
     @rule()
     def step(self) -> None:
         """``sim.step()``: one unit of work, whichever the chooser picks."""
         self.sim.step()
-        self.settled = False
 
     @rule()
     def run_until_idle(self) -> None:
         """``sim.run_until_idle()``: everything ready now; time stands still."""
         self.sim.run_until_idle()
-        self.settled = True
+        self.mark_idle()
 
     @rule(seconds=_STEPS)
     def advance(self, seconds: float) -> None:
         """``sim.advance(seconds)``: every timer due on the way, at its deadline."""
         self.sim.advance(seconds)
-        self.settled = True
+        self.mark_idle()
 
     @rule()
     def advance_to_next_timer(self) -> None:
         """``sim.advance_to_next_timer()``."""
         self.sim.advance_to_next_timer()
-        self.settled = True
+        self.mark_idle()
 
     @precondition(lambda self: self.accepting_work)
     @rule(wait=st.booleans(), cancel_futures=st.booleans())
@@ -590,11 +606,10 @@ class ReactorMachine(RuleBasedStateMachine):
         """``reactor.shutdown(wait, cancel_futures=...)``; the machine queues nothing more,
         and once the simulation is idle every Result must have ended."""
         self.shutdown_started = self.moment()
+        self._changes += 1
         self.reactor.shutdown(wait=wait, cancel_futures=cancel_futures)
         if wait:
             self.run_until_idle()
-        else:
-            self.settled = False
 
     def teardown(self) -> None:
         """Shut down (unless a failure is on its way out) and check that nothing was lost."""
@@ -793,9 +808,6 @@ class ReactorMachine(RuleBasedStateMachine):
         self.check_pool()
         if self.settled:
             self.check_idle()
-            if self.shutdown_started is None:
-                self.worker_bound = self.pool_size  # retiring workers have all gone
-        self.settled = False
 
     def check_results_as_predicted(self) -> None:
         """Before the shutdown the model knows which Results have ended and which run."""
