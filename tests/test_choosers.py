@@ -116,11 +116,6 @@ def test_a_token_whose_steps_do_not_strictly_increase_raises_value_error(token: 
         decode_token(token)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: decode_token matches parts with re.match(r'^(\\d+):(\\d+)$'): "
-    "'$' accepts a newline before the end and '\\d' accepts non-ASCII digits",
-)
 @pytest.mark.parametrize("token", ["at2:3:1\n,9:0", "at2:\u0663:1"])
 def test_a_token_with_a_newline_or_a_non_ascii_digit_inside_is_malformed(token: str) -> None:
     with pytest.raises(ValueError, match="token"):
@@ -449,11 +444,6 @@ def test_a_run_without_replay_has_no_divergence() -> None:
     assert sim.replay_diverged_at is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: the chooser is asked only when two or more actors are ready, so a "
-    "recorded departure at a step where one actor is ready is silently skipped",
-)
 def test_a_replay_whose_departure_falls_where_one_actor_is_ready_reports_the_divergence() -> None:
     def two_tasks(sim: Simulation, workers: int) -> None:
         pool = sim.thread_pool(workers, name="p")
@@ -488,11 +478,6 @@ def pause_and_race(sim: Simulation) -> list[TraceEvent]:
     return list(sim.trace)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: decisions made while a task is blocked in a wait get the step "
-    "number of the blocked step, so the token repeats a step and cannot be replayed",
-)
 def test_a_run_with_a_task_blocked_in_a_wait_is_reproduced_by_its_replay_token() -> None:
     recorded = Simulation(chooser=Always(2))
     original = pause_and_race(recorded)

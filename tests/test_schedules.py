@@ -161,12 +161,6 @@ def test_a_failing_interleaving_shrinks_away_the_departures_it_does_not_need() -
     assert len(departures(sims[-1])) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: hypothesis shrinks the sequence of decisions (shortest, then "
-    "lexicographically least), not the number of departures: here [1, 1, 0, ...] "
-    "(at2:0:1,1:2) beats [2, 0, ...] (at2:0:2)",
-)
 def test_a_failing_interleaving_shrinks_to_the_fewest_departures_from_fifo() -> None:
     def task_0_finishes_before_task_2(sim: Simulation) -> None:
         finished = finish_order(sim)

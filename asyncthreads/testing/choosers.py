@@ -137,21 +137,30 @@ class PCTChooser:
 
 class ReplayChooser:
     """Replays a token's decisions; where one no longer fits (the program changed), it
-    records the step in :attr:`diverged_at` and goes on FIFO."""
+    records the step in :attr:`diverged_at` and goes on FIFO.
 
-    __slots__ = ("_departures", "diverged_at", "used")
+    A recorded departure no longer fits when its actor is not ready at its step, or when
+    the run reaches a later decision without that step having been a decision at all.
+    """
+
+    __slots__ = ("_departures", "_next", "diverged_at", "used")
 
     def __init__(self, token: str) -> None:
-        self._departures = dict(decode_token(token))
+        self._departures = decode_token(token)
+        self._next = 0  # index of the next departure to replay
         self.diverged_at: int | None = None
         self.used = 0  # departures replayed so far
 
     def choose(self, step: int, ready: Sequence[Candidate]) -> int:
-        if self.diverged_at is not None:
+        if self.diverged_at is not None or self._next >= len(self._departures):
             return 0
-        actor = self._departures.get(step)
-        if actor is None:
+        recorded_step, actor = self._departures[self._next]
+        if recorded_step < step:  # that step was no decision this time: the run changed
+            self.diverged_at = recorded_step
             return 0
+        if recorded_step > step:
+            return 0
+        self._next += 1
         for index, candidate in enumerate(ready):
             if candidate.actor == actor:
                 self.used += 1
@@ -159,21 +168,38 @@ class ReplayChooser:
         self.diverged_at = step
         return 0
 
+    def divergence(self, steps_run: int) -> int | None:
+        """The step where the run stopped fitting the token, given how many steps it ran
+        (a recorded departure whose step passed without being a decision counts)."""
+        if self.diverged_at is not None:
+            return self.diverged_at
+        if self._next < len(self._departures) and self._departures[self._next][0] < steps_run:
+            return self._departures[self._next][0]
+        return None
+
     @property
     def unused(self) -> int:
         """Departures the run has not reached (or could not use after diverging)."""
         return len(self._departures) - self.used
 
     def __repr__(self) -> str:
-        return f"ReplayChooser({encode_token(sorted(self._departures.items()))!r})"
+        return f"ReplayChooser({encode_token(self._departures)!r})"
 
 
 def encode_token(departures: Sequence[tuple[int, int]]) -> str:
-    """A short text for departures from FIFO: ``(step, actor)`` pairs, as ``at2:3:1,9:0``."""
+    """A short text for departures from FIFO: ``(step, actor)`` pairs, as ``at2:3:1,9:0``.
+
+    Steps must strictly increase and both numbers be non-negative ints.
+    """
+    previous = -1
+    for step, actor in departures:
+        if not (type(step) is int and type(actor) is int and step > previous and actor >= 0):
+            raise ValueError(f"departures must be increasing (step, actor) ints: {departures!r}")
+        previous = step
     return _TOKEN_PREFIX + ",".join(f"{step}:{actor}" for step, actor in departures)
 
 
-_PART = re.compile(r"^(\d+):(\d+)$")
+_PART = re.compile(r"([0-9]+):([0-9]+)")
 
 
 def decode_token(token: str) -> list[tuple[int, int]]:
@@ -185,7 +211,7 @@ def decode_token(token: str) -> list[tuple[int, int]]:
     if not body:
         return departures
     for part in body.split(","):
-        match = _PART.match(part)
+        match = _PART.fullmatch(part)
         if match is None:
             raise ValueError(f"malformed replay token part {part!r} in {token!r}")
         departures.append((int(match.group(1)), int(match.group(2))))

@@ -3,7 +3,7 @@
 * Fixture ``asyncthreads_sim``: a fresh :class:`Simulation` per test, closed after it
   (every Reactor and pool it built is shut down).
 * Its chooser: FIFO by default; ``@pytest.mark.asyncthreads(seed=N)`` or
-  ``@pytest.mark.asyncthreads(replay="at1:...")`` on a test, or
+  ``@pytest.mark.asyncthreads(replay="at2:...")`` on a test, or
   ``pytest --asyncthreads-seed=N`` for every test without a marker.
 * A failing test gets an "asyncthreads simulation" section in its report: the replay
   token, the timeline of the last steps and what was pending, for the simulation the

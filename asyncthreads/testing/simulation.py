@@ -159,7 +159,9 @@ class Simulation:
     def replay_diverged_at(self) -> int | None:
         """For a replay: the step where the run stopped matching the token, or None."""
         chooser = self.scheduler.chooser
-        return chooser.diverged_at if isinstance(chooser, ReplayChooser) else None
+        if isinstance(chooser, ReplayChooser):
+            return chooser.divergence(self.scheduler.steps)
+        return None
 
     def pending(self) -> str:
         """What every actor is doing or waiting for, and what is queued, as text."""
@@ -173,6 +175,9 @@ class Simulation:
         """What a failing test should print: how to replay it, and what ran."""
         diverged = self.replay_diverged_at
         replay = f"; the replay diverged at step {diverged}" if diverged is not None else ""
+        chooser = self.scheduler.chooser
+        if isinstance(chooser, ReplayChooser) and chooser.unused:
+            replay += f"; {chooser.unused} recorded departure(s) were not replayed"
         return (
             f"replay token: {self.replay_token!r}  (Simulation(replay=...) repeats this run; "
             f"it came from {self.scheduler.chooser!r}{replay})\n"

@@ -306,6 +306,9 @@ class StepScheduler:
         # The name now: a deferring Task is re-aimed at its continuation as it runs.
         name = work.name if type(work) is PeriodicTask else _name_of(work)
         started = self.clock._now
+        # Counted before it runs, so steps that run while this one is blocked in a wait
+        # get numbers of their own (replay tokens name decisions by step number).
+        self.steps += 1
         record.running = work
         self._running.append(record)
         try:
@@ -314,7 +317,6 @@ class StepScheduler:
             self._running.pop()
             record.running = None
             record.wake()
-            self.steps += 1
         # tuple.__new__ directly: a NamedTuple's own __new__ is Python code, and this is
         # the simulation's hottest line.
         event = _new_event(TraceEvent, (started, record.name, name, _outcome(work, before)))

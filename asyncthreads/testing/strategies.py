@@ -11,13 +11,16 @@ from .choosers import Candidate
 
 __all__ = ["HypothesisChooser", "schedules"]
 
+_DEPART = st.booleans()
+
 
 class HypothesisChooser:
     """Draws each decision from hypothesis, which records and shrinks them.
 
-    Each decision is an integer in ``[0, len(ready))``; hypothesis shrinks integers
-    towards 0, which is FIFO, so a failing interleaving shrinks towards the fewest
-    departures from FIFO, and to the earliest steps' decisions being FIFO first.
+    Each decision is a boolean, "depart from FIFO?", and only for a departure an index
+    among the other ready actors. Hypothesis shrinks the sequence of draws shortest
+    first, and each departure costs one extra draw, so a failing interleaving shrinks to
+    the fewest departures from FIFO, then to the lowest-numbered choices.
     """
 
     __slots__ = ("_draw", "decisions")
@@ -28,7 +31,9 @@ class HypothesisChooser:
 
     def choose(self, step: int, ready: Sequence[Candidate]) -> int:
         self.decisions += 1
-        return self._draw(st.integers(0, len(ready) - 1))
+        if not self._draw(_DEPART):
+            return 0
+        return self._draw(st.integers(1, len(ready) - 1))
 
     def __repr__(self) -> str:
         return "schedules()"
