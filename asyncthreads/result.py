@@ -145,7 +145,8 @@ class Result(Future[T]):
             if hook is not None:
                 self._on_cancel = None
                 hook(self)
-            self._notify_locked()
+            if self._waiter_list or self._cond is not None:
+                self._notify_locked()
         self._invoke_callbacks()
         return True
 
@@ -191,7 +192,8 @@ class Result(Future[T]):
             self._exception = exception
             self._state = FINISHED
             self._on_cancel = None
-            self._notify_locked()
+            if self._waiter_list or self._cond is not None:
+                self._notify_locked()
         if self._callbacks:
             self._invoke_callbacks()
         return True

@@ -102,7 +102,8 @@ class Task(Result[T]):
             # The traceback keeps this frame alive; drop what would make a cycle with it.
             self = None  # type: ignore[assignment]
         else:
-            self._release()
+            # self._release(), inlined: this is every call's path.
+            self._fn = self._args = self._kwargs = self._callback = self._context = None  # type: ignore[assignment]
             self._settle(value, None)
 
     def _release(self) -> None:

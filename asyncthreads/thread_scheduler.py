@@ -83,17 +83,14 @@ class _ActorThread(threading.Thread):
 class ThreadScheduler:
     """Runs each actor on its own daemon thread. See the module docstring."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("lock",)
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
-
-    @property
-    def lock(self) -> Lock:
-        return self._lock
+        # A plain attribute, not a property: every Result state change reads it.
+        self.lock: Lock = threading.RLock()
 
     def condition(self) -> Condition:
-        return threading.Condition(self._lock)
+        return threading.Condition(self.lock)  # type: ignore[arg-type]
 
     def start(self, actor: Actor, clock: Clock) -> _ActorThread:
         thread = _ActorThread(actor, clock)

@@ -174,7 +174,7 @@ class StepScheduler:
         self.departures: list[tuple[int, int]] = []
         self.steps = 0  # steps run so far
         self._started = 0  # actors started so far (their numbers)
-        self._lock = _NullLock()
+        self.lock = _NullLock()  # an attribute: Results read it on every state change
         self._actors: list[_SimActor] = []  # live actors, in start order
         self._to_poll: deque[_SimActor] = deque()
         self._ready: list[tuple[_SimActor, Work]] = []  # actors holding work, ready order
@@ -189,10 +189,6 @@ class StepScheduler:
         self._components: list[Callable[[], object]] = []
 
     # -- the Scheduler interface ----------------------------------------------------------
-
-    @property
-    def lock(self) -> _NullLock:
-        return self._lock
 
     def condition(self) -> _NoBlockingCondition:
         return _NoBlockingCondition()
