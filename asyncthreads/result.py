@@ -147,7 +147,8 @@ class Result(Future[T]):
                 hook(self)
             if self._waiter_list or self._cond is not None:
                 self._notify_locked()
-        self._invoke_callbacks()
+        if self._callbacks:
+            self._invoke_callbacks()
         return True
 
     def set_running_or_notify_cancel(self) -> bool:
