@@ -1,0 +1,250 @@
+"""The state machine catches bugs: each test plants one broken behaviour in the library
+(with ``monkeypatch``, for that test only) and runs :class:`ReactorMachine` until it
+fails, for the reason the bug should cause.
+
+Runs are deterministic (``derandomize``, no database) and skip shrinking, so a test stops
+at the first failing example. The examples each bug needed (the failing one counted),
+programs of up to 30 rules, and the time it took on one core::
+
+    bug                                                   examples   seconds
+    cancel_scheduled answers True without cancelling            23      0.1
+    Result.cancel() answers False when already cancelled        60      1.1
+    equal deadlines fire last scheduled first                   24      0.1
+    a timer fires up to 0.25 s early                            36      0.6
+    a timer fires 0.5 s late                                     3      0.0
+    a periodic task drifts off its grid                         55      0.4
+    a periodic task bunches its missed ticks (deep only)      1837     13.8
+    the reactor runs its newest call first                      10      0.1
+    the pool starts its newest task first                       77      0.5
+    a pool worker is handed the same task twice                  3      0.0
+    shrinking the pool retires no worker                       160      1.2
+    a continuation deferred to the pool is lost                 31      0.1
+    shutdown drops pending timers without ending them            3      0.0
+
+(``BUDGET`` bounds each search; a bug the machine stops catching within it fails here.)
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from asyncthreads import Reactor, Result, ThreadPool
+from asyncthreads.periodic import PeriodicTask
+from asyncthreads.scheduler import STOP, Stop, Work
+from asyncthreads.task import Task
+from asyncthreads.testing.stateful import ModelViolation, ReactorMachine
+from asyncthreads.timer_heap import TimerHeap
+
+BUDGET = 1500  # examples per bug, at most
+
+SEARCH = settings(
+    max_examples=BUDGET,
+    stateful_step_count=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.generate],  # stop at the first failure: no shrinking
+    report_multiple_bugs=False,
+)
+
+
+def examples_to_catch(match: str, *, budget: int = BUDGET) -> int:
+    """Run the machine until it fails with a ModelViolation matching ``match``; return how
+    many examples that took."""
+    made: list[int] = []
+
+    class Counting(ReactorMachine):
+        def __init__(self) -> None:
+            made.append(1)
+            super().__init__()
+
+    with pytest.raises(ModelViolation, match=match):
+        run_state_machine_as_test(Counting, settings=settings(SEARCH, max_examples=budget))
+    return len(made) - 1  # hypothesis runs the failing example once more to report it
+
+
+# -- cancellation ---------------------------------------------------------------------------
+
+
+def test_cancel_scheduled_answering_true_without_cancelling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def cancel_scheduled(self: Reactor, result: Result[Any]) -> bool:
+        return True
+
+    monkeypatch.setattr(Reactor, "cancel_scheduled", cancel_scheduled)
+
+    examples_to_catch(r"cancel_scheduled of .* answered True")
+
+
+def test_result_cancel_answering_false_when_already_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def cancel(self: Result[Any]) -> bool:
+        return self._cancel_if_pending()  # forgets Future.cancel's "already cancelled"
+
+    monkeypatch.setattr(Result, "cancel", cancel)
+
+    examples_to_catch(r"Result.cancel\(\) of .*, which was cancelled, answered False")
+
+
+# -- timers ---------------------------------------------------------------------------------
+
+
+def test_equal_deadlines_firing_last_scheduled_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_init = TimerHeap.__init__
+
+    def init(self: TimerHeap) -> None:
+        real_init(self)
+        self._sequence = itertools.count(0, -1)  # ties now pop newest first
+
+    monkeypatch.setattr(TimerHeap, "__init__", init)
+
+    examples_to_catch(r"the reactor is not FIFO")
+
+
+def test_timers_firing_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_pop_due = TimerHeap.pop_due
+
+    def pop_due(self: TimerHeap, now: float, into: Any) -> None:
+        real_pop_due(self, now + 0.25, into)
+
+    monkeypatch.setattr(TimerHeap, "pop_due", pop_due)
+
+    examples_to_catch(r"fired early")
+
+
+def test_timers_firing_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_next_deadline = TimerHeap.next_deadline
+
+    def next_deadline(self: TimerHeap) -> float | None:
+        deadline = real_next_deadline(self)
+        return None if deadline is None else deadline + 0.5
+
+    monkeypatch.setattr(TimerHeap, "next_deadline", next_deadline)
+
+    examples_to_catch(r"late|ran at t=.*, not at t=")
+
+
+def test_periodic_task_drifting_off_its_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    def advance(self: PeriodicTask, now: float) -> float:
+        self.tick += 1
+        return now + self.interval  # from the last run, not from the start: it drifts
+
+    monkeypatch.setattr(PeriodicTask, "advance", advance)
+
+    examples_to_catch(r"tick .* (fired early|ran at t=.*, not at t=)")
+
+
+@pytest.mark.skipif(
+    settings.get_current_profile_name() != "deep",
+    reason="needs about 1800 examples (15 s): HYPOTHESIS_PROFILE=deep runs it",
+)
+@pytest.mark.timeout(300)
+def test_periodic_task_bunching_its_missed_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def advance(self: PeriodicTask, now: float) -> float:
+        self.tick += 1  # the next tick, even if it is already in the past
+        return self.deadline
+
+    monkeypatch.setattr(PeriodicTask, "advance", advance)
+
+    examples_to_catch(r"tick .* fired early", budget=10_000)
+
+
+# -- ordering -------------------------------------------------------------------------------
+
+
+def test_reactor_running_its_newest_call_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_next_work = Reactor._next_work
+
+    def next_work(self: Reactor, now: float) -> Work | float | Stop | None:
+        self._ready.rotate(1)  # the newest call jumps the queue
+        return real_next_work(self, now)
+
+    monkeypatch.setattr(Reactor, "_next_work", next_work)
+
+    examples_to_catch(r"the reactor is not FIFO")
+
+
+def test_pool_starting_its_newest_task_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_next_for = ThreadPool._next_for
+
+    def next_for(self: ThreadPool, worker: Any) -> Work | Stop | None:
+        self._queue.reverse()
+        try:
+            return real_next_for(self, worker)
+        finally:
+            self._queue.reverse()
+
+    monkeypatch.setattr(ThreadPool, "_next_for", next_for)
+
+    examples_to_catch(r"tasks must start in the order queued")
+
+
+# -- at most once, nothing lost -------------------------------------------------------------
+
+
+def test_pool_worker_handed_the_same_task_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_next_for = ThreadPool._next_for
+    handed: dict[int, Work] = {}  # keeps each item alive, so ids are not reused
+
+    def next_for(self: ThreadPool, worker: Any) -> Work | Stop | None:
+        work = real_next_for(self, worker)
+        if work is not None and work is not STOP and id(work) not in handed:
+            handed[id(work)] = work
+            self._queue.appendleft(work)  # ... and it stays queued for another worker
+        return work
+
+    monkeypatch.setattr(ThreadPool, "_next_for", next_for)
+
+    examples_to_catch(r"without running it|ran twice|no tick due|before the reactor handed it")
+
+
+def test_shrinking_the_pool_retiring_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_resize = ThreadPool.resize_pool
+
+    def resize_pool(self: ThreadPool, num_threads: int) -> None:
+        if num_threads < self._size:
+            self._size = num_threads  # reports the new size, but every worker stays
+            return
+        real_resize(self, num_threads)
+
+    monkeypatch.setattr(ThreadPool, "resize_pool", resize_pool)
+
+    examples_to_catch(r"pool of no workers|worker\(s\)")
+
+
+def test_continuation_deferred_to_the_pool_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_route = Reactor._route
+
+    def route(self: Reactor, task: Task[Any], to_thread: bool) -> None:
+        if not to_thread:
+            real_route(self, task, to_thread)
+
+    monkeypatch.setattr(Reactor, "_route", route)
+
+    examples_to_catch(r"still wait in the pool|never ended")
+
+
+def test_shutdown_dropping_pending_timers_without_ending_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def drain(self: TimerHeap) -> list[Work]:
+        self._heap.clear()
+        return []
+
+    monkeypatch.setattr(TimerHeap, "drain", drain)
+
+    examples_to_catch(r"never ended")
+
+
+# -- the control ----------------------------------------------------------------------------
+
+
+def test_the_unbroken_library_passes_the_same_search() -> None:
+    run_state_machine_as_test(ReactorMachine, settings=settings(SEARCH, max_examples=200))
