@@ -1,0 +1,186 @@
+"""Workload 4, ``simulation``: periodic tasks on a virtual clock, in firings per second.
+
+1,000 periodic tasks, task ``i`` every ``1 + i/1000`` seconds (so deadlines rarely
+coincide), run over a span of virtual time; each firing bumps a counter. Timed from the
+first advance of the clock to the last firing; building the tasks is not timed.
+
+* asyncthreads: the production ``Reactor`` on ``asyncthreads.testing.Simulation``
+  (``sim.reactor()``, ``call_every``, ``sim.advance``), trace and all;
+* floor: a bare ``sched.scheduler`` heap on a fake clock, each action re-entering itself
+  at its next grid point: no Results, no cancellation, no trace;
+* Twisted (if installed): ``task.Clock`` with a ``LoopingCall`` per task, the clock
+  advanced to each next call in turn;
+* trio (if installed): ``trio.testing.MockClock(autojump_threshold=0)``, one task per
+  periodic task looping on ``trio.sleep_until``.
+
+Twisted's and trio's clocks are far slower, so they cover a shorter span: the rate
+(firings per second of real time) is what is compared.
+"""
+
+from __future__ import annotations
+
+import sched
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from asyncthreads.testing import Simulation
+
+from .config import Config, optional_module
+from .harness import Group, Role, Row, Table, Target, interleave
+
+NAME = "simulation"
+
+
+def _intervals(tasks: int) -> list[float]:
+    return [1.0 + i / tasks for i in range(tasks)]
+
+
+def asyncthreads_rate(tasks: int, seconds: int) -> tuple[float, int]:
+    """(firings per second, firings)."""
+    fired = [0]
+
+    def tick() -> None:
+        fired[0] += 1
+
+    with Simulation() as sim:
+        reactor = sim.reactor()
+        for interval in _intervals(tasks):
+            reactor.call_every(interval, tick)
+        start = time.perf_counter()
+        sim.advance(seconds)
+        elapsed = time.perf_counter() - start
+    return fired[0] / elapsed, fired[0]
+
+
+class _FakeClock:
+    __slots__ = ("now",)
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def sched_rate(tasks: int, seconds: int) -> tuple[float, int]:
+    clock = _FakeClock()
+    scheduler = sched.scheduler(clock.time, clock.sleep)
+    enterabs = scheduler.enterabs
+    fired = [0]
+
+    def periodic(interval: float) -> Callable[[], None]:
+        n = 1
+
+        def tick() -> None:
+            nonlocal n
+            fired[0] += 1
+            n += 1
+            when = n * interval
+            if when <= seconds:
+                enterabs(when, 0, tick)
+
+        return tick
+
+    for interval in _intervals(tasks):
+        enterabs(interval, 0, periodic(interval))
+    start = time.perf_counter()
+    scheduler.run()
+    elapsed = time.perf_counter() - start
+    return fired[0] / elapsed, fired[0]
+
+
+def twisted_rate(tasks: int, seconds: int) -> tuple[float, int]:
+    task: Any = optional_module("twisted.internet.task")
+    clock = task.Clock()
+    fired = [0]
+
+    def tick() -> None:
+        fired[0] += 1
+
+    loops = []
+    for interval in _intervals(tasks):
+        loop = task.LoopingCall(tick)
+        loop.clock = clock
+        loop.start(interval, now=False)
+        loops.append(loop)
+    calls = clock.getDelayedCalls  # the clock keeps them sorted, earliest first
+    start = time.perf_counter()
+    while True:
+        pending = calls()
+        if not pending:
+            break
+        when: float = pending[0].getTime()
+        if when > seconds:
+            break
+        clock.advance(when - clock.seconds())
+    elapsed = time.perf_counter() - start
+    for loop in loops:
+        loop.stop()
+    return fired[0] / elapsed, fired[0]
+
+
+def trio_rate(tasks: int, seconds: int) -> tuple[float, int]:
+    trio: Any = optional_module("trio")
+    testing: Any = optional_module("trio.testing")
+    fired = [0]
+
+    async def periodic(interval: float) -> None:
+        n = 1
+        while (when := n * interval) <= seconds:
+            await trio.sleep_until(when)
+            fired[0] += 1
+            n += 1
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            for interval in _intervals(tasks):
+                nursery.start_soon(periodic, interval)
+
+    start = time.perf_counter()
+    trio.run(main, clock=testing.MockClock(autojump_threshold=0))
+    elapsed = time.perf_counter() - start
+    return fired[0] / elapsed, fired[0]
+
+
+def run(config: Config) -> list[Table]:
+    tasks = 1_000
+    seconds = config.size(600, 3)
+    # (label, function, virtual seconds, role, target)
+    contenders: list[tuple[str, Callable[[int, int], tuple[float, int]], int, Role, Target | None]]
+    contenders = [
+        ("asyncthreads Reactor on Simulation", asyncthreads_rate, seconds, "asyncthreads", None),
+        ("sched heap on a fake clock", sched_rate, seconds, "floor", Target(0.7)),
+    ]
+    if optional_module("twisted") is not None:
+        span = config.size(10, 3)
+        label = "twisted task.Clock + LoopingCall"
+        contenders.append((label, twisted_rate, span, "peer", Target(50)))
+    if optional_module("trio") is not None:
+        span = config.size(60, 3)
+        label = "trio MockClock, sleep_until"
+        contenders.append((label, trio_rate, span, "peer", Target(10)))
+    samples = interleave(
+        [(label, partial(fn, tasks, span)) for label, fn, span, _, _ in contenders],
+        config.runs_or(5),
+    )
+    rows = []
+    notes = []
+    for label, _, span, role, target in contenders:
+        rows.append(Row(label, [rate for rate, _ in samples[label]], role=role, target=target))
+        firings = samples[label][0][1]
+        notes.append(f"{label}: {span:,} virtual s, {firings:,} firings a run")
+    return [
+        Table(
+            f"4. simulation: {tasks:,} periodic tasks over {seconds:,} virtual seconds",
+            [Group("firing rate", "firings/s", rows, higher_is_better=True)],
+            [
+                *notes,
+                "ratios here are asyncthreads / peer (rates: higher = asyncthreads better)",
+            ],
+        )
+    ]
