@@ -323,7 +323,7 @@ def run(config: Config) -> list[Table | Matrix]:
 
     sizes = [100, 1_000] if config.quick else [1_000, 10_000, 100_000, 1_000_000]
     ops = config.size(10_000, 500)
-    found = flatness(sizes, ops, runs)
+    found = flatness(sizes, ops, config.runs_or(9))
     matrix_rows: list[tuple[str, dict[int, list[float]]]] = []
     for index, op in ((0, "call_later"), (1, "cancel")):
         for label, by_size in found.items():
