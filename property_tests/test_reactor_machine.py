@@ -16,11 +16,16 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import pytest
+from hypothesis import settings
 from hypothesis.stateful import invariant, precondition, rule
 
 import asyncthreads.testing
 from asyncthreads import Reactor, Result
 from asyncthreads.testing import ReactorMachine
+
+# Each machine takes about a second under "ci", and about 70 s (one core) under "deep".
+pytestmark = pytest.mark.timeout(900 if settings.get_current_profile_name() == "deep" else 60)
 
 TestReactorMachine = ReactorMachine.TestCase
 
