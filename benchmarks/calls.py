@@ -119,6 +119,8 @@ def run(config: Config) -> list[Table]:
             [
                 "timed from the first call queued until the caller sees the last one done",
                 "asyncio's last call sets a threading.Event (a Handle cannot be waited on)",
+                "asyncio wakes its loop through a self-pipe; how often it wakes depends on the "
+                "OS scheduler, so its time can shift between runs more than the others'",
             ],
         )
     ]

@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks") 
     )
     mode = "quick smoke run: sizes are small and numbers mean nothing" if args.quick else "full"
     print(f"asyncthreads benchmarks ({mode})")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}{_load()}")
     print(f"optional peers: {peers}")
     print("ratios: how many times better asyncthreads is (higher = asyncthreads better)")
     started = time.perf_counter()
@@ -116,8 +116,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks") 
     if verdicts:
         print()
         print(_summary(verdicts))
-    print(f"\ntotal: {time.perf_counter() - started:.1f}s")
+    print(f"\ntotal: {time.perf_counter() - started:.1f}s{_load()}")
     return 0
+
+
+def _load() -> str:
+    """The load average, where there is one: other work on the machine skews the numbers."""
+    try:
+        one, five, _ = os.getloadavg()
+    except (AttributeError, OSError):
+        return ""
+    return f"; load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 def _summary(verdicts: list[Verdict]) -> str:

@@ -342,9 +342,8 @@ def run(config: Config) -> list[Table | Matrix]:
         [
             "rounds of: schedule a batch of min(N/10, 1,000) (at least 100), cancel it",
             "growth: the cost at the largest N over the cost at the smallest (1.00x = flat)",
-            "asyncthreads' cancel includes its pruning (a rebuild once cancelled timers are "
-            "over half the heap): reached within a run for N <= 10,000, not above; asyncio "
-            "prunes when its loop runs, between rounds, untimed",
+            "asyncthreads' cancel includes its own pruning (within a run only for N <= "
+            "10,000); asyncio prunes in its loop: between rounds, untimed",
         ],
     )
     return [main, flat]
