@@ -40,7 +40,9 @@ rule:
   or failed with ``RuntimeError`` because the shutdown left its continuation nowhere to
   run. Before the shutdown the model predicts which Results have ended and which are
   running; once the reactor has shut down and the simulation is idle, every Result has
-  ended: nothing lost, nothing run twice.
+  ended: nothing lost, nothing run twice. A call that ends by running ends on the actor
+  that ran it (its done-callbacks run there), and after the shutdown every way of
+  queueing work raises ``RuntimeError``.
 * **Periodic tasks stay on their grid.** Run *n* is due at ``start + n * interval``; the
   next run is the first grid point not in the past when a run returns, scheduled only
   then, so runs never overlap and missed ticks are skipped, not bunched.
@@ -92,6 +94,7 @@ __all__ = [
     "ReactorMachine",
     "Run",
     "TaskError",
+    "must_precede",
 ]
 
 Side = Literal["reactor", "pool"]
@@ -161,12 +164,6 @@ class Part:
     @property
     def is_timer(self) -> bool:
         return self.deadline is not None
-
-    @property
-    def on_reactor_queue(self) -> bool:
-        """Whether the reactor's FIFO discipline orders it: reactor parts, and pool timers
-        (which the reactor hands over when they fire)."""
-        return self.side == "reactor" or self.is_timer
 
     @property
     def due_time(self) -> float:
@@ -611,6 +608,26 @@ class ReactorMachine(RuleBasedStateMachine):
         if wait:
             self.run_until_idle()
 
+    @precondition(lambda self: self.shutdown_started is not None)
+    @rule(method=st.sampled_from(["call", "call_later", "call_in_thread", "call_every"]))
+    def call_after_shutdown(self, method: str) -> None:
+        """Queueing work once the reactor is shut down raises RuntimeError at once."""
+
+        def never() -> None:
+            self.fail(f"a function queued with {method} after the shutdown ran")
+
+        attempts: dict[str, Callable[[], object]] = {
+            "call": lambda: self.reactor.call(never),
+            "call_later": lambda: self.reactor.call_later(0.0, never),
+            "call_in_thread": lambda: self.reactor.call_in_thread(never),
+            "call_every": lambda: self.reactor.call_every(1.0, never),
+        }
+        try:
+            attempts[method]()
+        except RuntimeError:
+            return
+        self.fail(f"reactor.{method} after the shutdown did not raise RuntimeError")
+
     def teardown(self) -> None:
         """Shut down (unless a failure is on its way out) and check that nothing was lost."""
         if self.initialized and sys.exc_info()[1] is None:
@@ -689,8 +706,8 @@ class ReactorMachine(RuleBasedStateMachine):
         for earlier in self.reactor_waiting:
             if must_precede(earlier, part):
                 self.fail(
-                    f"the reactor is not FIFO: {part} ({describe(part)}) ran at step "
-                    f"{run.moment.step} before {earlier} ({describe(earlier)}), still waiting"
+                    f"the reactor is not FIFO: {part} ({_describe(part)}) ran at step "
+                    f"{run.moment.step} before {earlier} ({_describe(earlier)}), still waiting"
                 )
 
     def _pool_started(self, part: Part, run: Run) -> None:
@@ -736,6 +753,12 @@ class ReactorMachine(RuleBasedStateMachine):
                 self.fail(f"{job} was cancelled, though nobody cancelled it")
             return
         exception = result.exception()
+        last = job.parts[-1].ran if job.parts else None
+        if last is not None and not job.periodic:  # it ended by running: in that actor
+            actor = self.sim.scheduler.current_actor()
+            if actor is None or actor.name != last.actor:
+                where = "outside every actor" if actor is None else f"on {actor.name}"
+                self.fail(f"the done-callback of {job} ran {where}, not on {last.actor}")
         if job.periodic:
             if not (shutting_down and isinstance(exception, RuntimeError)):
                 self.fail(f"periodic {job} ended with {exception!r}, not cancelled")
@@ -882,7 +905,7 @@ def must_precede(earlier: Part, later: Part) -> bool:
     return earlier.scheduled < later.scheduled or earlier.scheduled_time < later.deadline
 
 
-def describe(part: Part) -> str:
+def _describe(part: Part) -> str:
     """A part's place in the reactor's order, for messages."""
     if part.deadline is None:
         return f"queued at step {part.entered.step if part.entered else '?'}"
