@@ -234,14 +234,16 @@ class ReactorMachine(RuleBasedStateMachine):
     your invariants, and raise through :meth:`fail` so the message says where the
     simulation was::
 
-        from hypothesis import strategies as st
         from hypothesis.stateful import invariant, precondition, rule
 
         from asyncthreads.testing import ReactorMachine
 
         class DebouncerMachine(ReactorMachine):
-            def setup(self) -> None:
-                self.debouncer = Debouncer(self.reactor, delay=1.0)  # your code
+            def setup(self) -> None:  # self.sim, self.reactor and self.pool exist now
+                self.flushes: list[float] = []
+                self.debouncer = Debouncer(  # your code, on the machine's reactor
+                    self.reactor, delay=1.0, flush=lambda: self.flushes.append(self.sim.now)
+                )
 
             @precondition(lambda self: self.accepting_work)
             @rule()
@@ -249,11 +251,14 @@ class ReactorMachine(RuleBasedStateMachine):
                 self.debouncer.trigger()
 
             @invariant()
-            def at_most_one_flush_pending(self) -> None:
-                if self.debouncer.pending > 1:
-                    self.fail(f"{self.debouncer.pending} flushes pending")
+            def flushes_at_least_a_delay_apart(self) -> None:
+                gaps = [b - a for a, b in zip(self.flushes, self.flushes[1:])]
+                if any(gap < 1.0 for gap in gaps):
+                    self.fail(f"flushes too close together: {self.flushes}")
 
         TestDebouncer = DebouncerMachine.TestCase
+
+    (``property_tests/test_reactor_machine.py`` has a complete example of this kind.)
 
     What to keep in mind:
 
@@ -274,8 +279,9 @@ class ReactorMachine(RuleBasedStateMachine):
       :meth:`make_simulation` / :meth:`make_reactor` to build them differently, and
       call ``super()`` when you override :meth:`teardown`.
     * Helpers are public and typed: :meth:`moment`, :meth:`sync_trace`, :attr:`jobs`,
-      :attr:`shutdown_started`; the check methods (``check_*``) can be called from your
-      own invariants, and new rules may call the machine's rules as plain methods.
+      :attr:`shutdown_started`, :attr:`settled`; the check methods (``check_*``) can be
+      called from your own invariants; new rules may call the machine's rules as plain
+      methods, and take one of its calls with ``job=ReactorMachine.jobs_bundle``.
 
     Settings: ``ReactorMachine.TestCase`` runs under the active hypothesis profile; set
     ``TestCase.settings`` or pass ``settings=`` to
