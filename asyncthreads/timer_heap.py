@@ -63,6 +63,9 @@ class TimerHeap:
 
     def next_deadline(self) -> float | None:
         """The earliest live deadline, or None if there are no timers."""
+        heap = self._heap
+        if heap and heap[0][2].future._state != CANCELLED:  # the usual case, quickly
+            return heap[0][0]
         self._drop_cancelled_head()
         heap = self._heap
         return heap[0][0] if heap else None

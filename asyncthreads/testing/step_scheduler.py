@@ -237,7 +237,10 @@ class StepScheduler:
     def _poll(self) -> None:
         """Ask every actor that may have new work what it will do."""
         to_poll = self._to_poll
+        if not to_poll:
+            return
         now = self.clock._now
+        timed = self._timed
         while to_poll:
             record = to_poll.popleft()
             record.poll_pending = False
@@ -245,18 +248,19 @@ class StepScheduler:
                 continue
             answer = record.actor.next_work(now)
             if answer is None:
-                self._timed.pop(record, None)
+                timed.pop(record, None)
             elif type(answer) is float:
                 if answer <= now:
                     record.wake()
                 else:
-                    self._timed[record] = answer
+                    timed[record] = answer
             elif answer is STOP:
                 record.stopped = True
-                self._timed.pop(record, None)
+                timed.pop(record, None)
                 self._actors.remove(record)
             else:
-                self._timed.pop(record, None)
+                if timed:
+                    timed.pop(record, None)
                 record.holding = True
                 self._ready.append((record, answer))  # type: ignore[arg-type]
 
@@ -312,7 +316,9 @@ class StepScheduler:
         finally:
             self._running.pop()
             record.running = None
-            record.wake()
+            if not record.poll_pending:  # record.wake(), inlined: ask it for work again
+                record.poll_pending = True
+                self._to_poll.append(record)
         # tuple.__new__ directly: a NamedTuple's own __new__ is Python code, and this is
         # the simulation's hottest line.
         event = _new_event(TraceEvent, (started, record.name, name, _outcome(work, before)))
@@ -340,10 +346,11 @@ class StepScheduler:
 
     def _move_to(self, when: float) -> None:
         self.clock._move_to(when)
-        for record, deadline in list(self._timed.items()):
-            if deadline <= when:
-                del self._timed[record]
-                record.wake()
+        timed = self._timed
+        due = [record for record, deadline in timed.items() if deadline <= when]
+        for record in due:
+            del timed[record]
+            record.wake()
 
     def advance_to(self, when: float) -> None:
         """Move time to ``when``, firing what falls due on the way at its exact time."""
