@@ -324,6 +324,7 @@ class ReactorMachine(RuleBasedStateMachine):
         self._trace_seen = 0  # trace events already read
         self._runs_at: dict[int, Job] = {}  # step -> the job whose part ran in it
         self._cancelling: Job | None = None
+        self._shutdown_queued = False  # a call that shuts the reactor down is queued
         #: The first contract violation seen, raised by the next :meth:`check_model`.
         self.violation: ModelViolation | None = None
 
@@ -603,16 +604,38 @@ class ReactorMachine(RuleBasedStateMachine):
         self.sim.advance_to_next_timer()
         self.mark_idle()
 
-    @precondition(lambda self: self.accepting_work)
-    @rule(wait=st.booleans(), cancel_futures=st.booleans())
-    def shutdown(self, wait: bool, cancel_futures: bool) -> None:
-        """``reactor.shutdown(wait, cancel_futures=...)``; the machine queues nothing more,
-        and once the simulation is idle every Result must have ended."""
-        self.shutdown_started = self.moment()
+    @precondition(lambda self: self.accepting_work and not self._shutdown_queued)
+    @rule(
+        wait=st.booleans(),
+        cancel_futures=st.booleans(),
+        where=st.sampled_from(["test", "reactor", "pool"]),
+    )
+    def shutdown(self, wait: bool, cancel_futures: bool, where: str = "test") -> None:
+        """``reactor.shutdown(wait, cancel_futures=...)``, from the test, or from a call
+        queued on the reactor (which must not wait for itself) or in the pool (which
+        waits for the reactor while the pool drains). Once it has run the machine queues
+        nothing more, and once the simulation is idle every Result must have ended."""
+        if where == "test":
+            self._shut_down(wait, cancel_futures)
+            if wait:
+                self.run_until_idle()
+            return
+
+        def shut_down_here() -> None:
+            self._shut_down(wait, cancel_futures)
+
+        self._shutdown_queued = True
+        self._changes += 1
+        if where == "reactor":
+            self.reactor.call(shut_down_here)
+        else:
+            self.reactor.call_in_thread(shut_down_here)
+
+    def _shut_down(self, wait: bool, cancel_futures: bool) -> None:
+        if self.shutdown_started is None:
+            self.shutdown_started = self.moment()
         self._changes += 1
         self.reactor.shutdown(wait=wait, cancel_futures=cancel_futures)
-        if wait:
-            self.run_until_idle()
 
     @precondition(lambda self: self.shutdown_started is not None)
     @rule(method=st.sampled_from(["call", "call_later", "call_in_thread", "call_every"]))
