@@ -878,11 +878,14 @@ class ReactorMachine(RuleBasedStateMachine):
         """``thread_count`` is the size asked for; tasks in flight fit the workers."""
         if self.shutdown_started is None and self.pool.thread_count != self.pool_size:
             self.fail(f"thread_count is {self.pool.thread_count}, not {self.pool_size}")
+        # Tasks the pool accepted that have neither run nor been counted as queued: workers
+        # hold them (taken, not yet run), so at most one a worker; any more were lost.
         in_flight = len(self.pool_waiting) - self.pool.queued_count
         if in_flight > self.worker_bound:
             self.fail(
-                f"{in_flight} tasks taken by workers of a pool of at most "
-                f"{self.worker_bound} worker(s)"
+                f"{in_flight} of the pool's tasks have neither run nor are queued (it counts "
+                f"{self.pool.queued_count} queued): more than its at most "
+                f"{self.worker_bound} worker(s) can hold, so some were lost"
             )
 
     def check_idle(self) -> None:
