@@ -98,8 +98,11 @@ class PeriodicTask:
 
     def run(self) -> None:
         result = self.future
-        if result._state != PENDING:  # cancelled, perhaps while this tick was queued
-            return
+        # Checked under the lock, so a cancellation either comes first (and this run never
+        # starts) or finds it started: cancel_scheduled's True means no run starts after.
+        with result._scheduler.lock:
+            if result._state != PENDING:  # cancelled, perhaps while this tick was queued
+                return
         try:
             self.context.run(self.fn, *self.args, **self.kwargs)
         except BaseException as exc:  # a task must never kill its thread

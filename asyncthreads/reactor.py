@@ -12,12 +12,16 @@ What a caller may rely on:
 * Timers (``call_later``, ``call_at``, ``call_in_thread_later``, ``call_every``) never
   fire early (their deadline is ``clock.now() + delay`` when scheduled), and timers with
   equal deadlines fire in the order scheduled. A due timer joins the reactor queue behind
-  calls already queued; a due ``call_in_thread_later`` goes straight to the pool.
+  calls already queued; a due ``call_in_thread_later`` joins it too, and the reactor
+  thread hands it to the pool in its turn.
 * Reactor calls and timers may be queued before ``start()``; they run once it starts
   (timers count from when they were scheduled). Thread calls go to the pool, which runs
   at once.
 * ``cancel_scheduled(result)`` is exact: True only if this cancellation stopped the
   function from ever starting (for a periodic task: stopped every further run).
+* A call queued while another thread shuts the reactor down either raises
+  ``RuntimeError`` or returns a Result that ends (it runs, or is cancelled); never one
+  that is lost.
 * Each call runs in a copy of the ``contextvars`` context of the code that queued it.
 * ``shutdown(wait=True, cancel_futures=False)``: no new calls; timers that have not fired
   are cancelled (periodic tasks too); calls already queued still run unless
@@ -29,6 +33,7 @@ What a caller may rely on:
 from __future__ import annotations
 
 import enum
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
@@ -53,6 +58,8 @@ from .thread_pool import ThreadPool
 from .timer_heap import TimerHeap
 
 __all__ = ["Reactor"]
+
+logger = logging.getLogger("asyncthreads")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -240,13 +247,12 @@ class Reactor:
                 self._unregister_at_exit()
                 to_cancel = [work.future for work in self._timers.drain()]
                 if cancel_futures and not never_started:
-                    ready = self._ready  # mutated in place: producers append without the lock
-                    for _ in range(len(ready)):
-                        work = ready.popleft()
-                        if work.future._state == PENDING:
-                            to_cancel.append(work.future)
-                        elif work.future._state != CANCELLED:
-                            ready.append(work)  # a running continuation: let it finish
+                    # From a snapshot (list() of a deque is one C call), leaving the
+                    # deque alone: the loop takes from it without the lock, and skips
+                    # what is cancelled. Running continuations stay and finish.
+                    to_cancel.extend(
+                        work.future for work in list(self._ready) if work.future._state == PENDING
+                    )
                 handle = self._wake_locked()
             else:
                 handle = None
@@ -301,9 +307,11 @@ class Reactor:
         self._end_unrun([work])
 
     def _finish_stopping(self) -> None:
-        if self._owns_pool:
-            self._pool.shutdown(wait=False, cancel_futures=self._cancel_futures)
-        self._stopped._settle(None, None)
+        try:
+            if self._owns_pool:
+                self._pool.shutdown(wait=False, cancel_futures=self._cancel_futures)
+        finally:
+            self._stopped._settle(None, None)
 
     def _shutdown_at_exit(self) -> None:
         self.shutdown(wait=True)
@@ -340,8 +348,14 @@ class Reactor:
                 self._state = _State.STOPPED
                 leftovers = self._take_all_ready()  # queued as we stopped
                 break
-        self._end_unrun(leftovers)
-        self._finish_stopping()
+        # Ending the leftovers runs their done-callbacks: guarded, so that whatever they
+        # raise, the reactor still finishes stopping and its waiters are released.
+        try:
+            self._end_unrun(leftovers)
+        except BaseException:
+            logger.exception("%s: ending calls queued as it stopped", self._name)
+        finally:
+            self._finish_stopping()
         return STOP
 
     def _wake_locked(self) -> ActorHandle | None:

@@ -14,8 +14,9 @@ over, one call at a time, and acts on the answer:
 * ``None``: nothing to do; ask again when woken;
 * :data:`STOP`: the actor has finished; forget it.
 
-``next_work`` never blocks and never runs user code, so a scheduler may call it whenever
-it likes; ``Work.run()`` runs user code and never raises.
+``next_work`` never blocks and runs no user code, except that an actor answering STOP
+may first end the Results it can no longer run (running their done-callbacks); a
+scheduler may call it whenever it likes. ``Work.run()`` runs user code and never raises.
 
 The cores call ``handle.wake()`` when an actor that last answered ``None`` or a deadline
 may now have something to do. Waking an actor that is busy, or waking it twice, is

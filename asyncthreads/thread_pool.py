@@ -133,7 +133,7 @@ class ThreadPool(Executor):
     @property
     def queued_count(self) -> int:
         """Tasks waiting to start (cancelled ones not counted)."""
-        return len(self._queue) - self._cancelled_in_queue
+        return max(0, len(self._queue) - self._cancelled_in_queue)  # read without the lock
 
     @property
     def max_queue_size(self) -> int:
@@ -212,7 +212,6 @@ class ThreadPool(Executor):
         owner: object,
     ) -> Result[T]:
         result: Task[T] = Task(self._scheduler, owner, func, args, kwargs, callback)
-        task = result
         if result_q is not None:
             result._callbacks = [result_q.put]
         max_queued = self._max_queued
@@ -223,7 +222,7 @@ class ThreadPool(Executor):
                 if len(self._queue) - self._cancelled_in_queue >= max_queued:
                     raise QueueFull(f"{self._name} already has {max_queued} queued tasks")
                 result._on_cancel = self._count_cancelled
-                self._queue.append(task)
+                self._queue.append(result)
                 handle = self._pop_idle()
         else:
             # Unbounded: no lock, so callers never contend with the workers for it
@@ -233,10 +232,14 @@ class ThreadPool(Executor):
             if self._closed:
                 raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
             result._on_cancel = self._count_cancelled  # before the append: see _next_for
-            self._queue.append(task)
-            handle = self._pop_idle()
+            self._queue.append(result)
+            if self._idle:  # a worker to wake: take it under the lock (see _pop_idle)
+                with self._lock:
+                    handle = self._pop_idle()
+            else:
+                handle = None
             if self._closed:  # shut down between the check and the append
-                self._end_if_orphaned(task)
+                self._end_if_orphaned(result)
         if handle is not None:
             handle.wake()
         return result
@@ -275,8 +278,12 @@ class ThreadPool(Executor):
             handle.wake()
 
     def _pop_idle(self) -> ActorHandle | None:
-        """Take an idle worker off the stack (with or without the lock); its handle to
-        wake, or None."""
+        """Under the lock: take an idle worker off the stack; its handle to wake, or None.
+
+        (Under the lock because the stack and each worker's ``idle`` flag change
+        together; unbounded callers look at the stack without it first, which is safe
+        because they look after appending their task and a worker lists itself idle
+        before its last look at the queue.)"""
         try:
             worker = self._idle.pop()
         except IndexError:
@@ -350,6 +357,10 @@ class ThreadPool(Executor):
     def _retire(self, worker: _Worker) -> None:
         # Under the lock.
         self._workers.discard(worker)
+        if worker.idle:  # woken by a spare wake-up while still listed: unlist it
+            worker.idle = False
+            with suppress(ValueError):
+                self._idle.remove(worker)
         if self._closed and not self._workers:
             self._stopped._settle(None, None)
 

@@ -64,7 +64,7 @@ class _ActorThread(threading.Thread):
             work = next_work(now())
             if work is None:
                 wait()
-            elif type(work) is float:
+            elif isinstance(work, float):  # a deadline (a float subclass too)
                 delay = work - now()
                 if delay > 0:
                     with suppress(empty):
@@ -72,9 +72,9 @@ class _ActorThread(threading.Thread):
             elif work is STOP:
                 return
             else:
-                self.work = work  # type: ignore[assignment]
+                self.work = work
                 try:
-                    work.run()  # type: ignore[union-attr]
+                    work.run()
                 except BaseException:  # Work.run never raises; if one does, keep the thread
                     logger.exception("%s: %r raised out of run()", self.name, work)
                 self.work = None

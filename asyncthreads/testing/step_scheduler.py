@@ -249,7 +249,7 @@ class StepScheduler:
             answer = record.actor.next_work(now)
             if answer is None:
                 timed.pop(record, None)
-            elif type(answer) is float:
+            elif isinstance(answer, float):
                 if answer <= now:
                     record.wake()
                 else:
@@ -262,7 +262,7 @@ class StepScheduler:
                 if timed:
                     timed.pop(record, None)
                 record.holding = True
-                self._ready.append((record, answer))  # type: ignore[arg-type]
+                self._ready.append((record, answer))
 
     def step(self) -> TraceEvent | None:
         """Run one unit of ready work at the current instant; None if nothing was ready.
