@@ -2,25 +2,28 @@
 (with ``monkeypatch``, for that test only) and runs :class:`ReactorMachine` until it
 fails, for the reason the bug should cause.
 
-Runs are deterministic (``derandomize``, no database) and skip shrinking, so a test stops
-at the first failing example. The examples each bug needed (the failing one counted),
-programs of up to 30 rules, and the time it took on one core::
+Runs skip shrinking, so a search stops at the first failing example. The examples each
+bug needed (the failing one counted; programs of up to 30 rules): "ci" is this file's
+deterministic search (``derandomize``, no database), "median" and "max" are over 20 random
+seeds (``hypothesis.seed(0..19)``), a fairer picture of how hard each bug is to find::
 
-    bug                                                   examples   seconds
-    cancel_scheduled answers True without cancelling            23      0.1
-    Result.cancel() answers False when already cancelled        60      1.1
-    equal deadlines fire last scheduled first                   24      0.1
-    a timer fires up to 0.25 s early                            36      0.6
-    a timer fires 0.5 s late                                     3      0.0
-    a periodic task drifts off its grid                         55      0.4
-    a periodic task bunches its missed ticks (deep only)      1837     13.8
-    the reactor runs its newest call first                      10      0.1
-    the pool starts its newest task first                       77      0.5
-    a pool worker is handed the same task twice                  3      0.0
-    shrinking the pool retires no worker                       160      1.2
-    a continuation deferred to the pool is lost                 31      0.1
-    shutdown drops pending timers without ending them            3      0.0
+    bug                                                       ci  median     max
+    cancel_scheduled answers True without cancelling           3       4      80
+    Result.cancel() answers False when already cancelled      12      13     233
+    equal deadlines fire last scheduled first                  3      12     101
+    a timer fires up to 0.25 s early                           3      12      96
+    a timer fires 0.5 s late                                   3       5      12
+    a periodic task drifts off its grid                       19     100    1013
+    a periodic task bunches its missed ticks (deep only)      37    1824    6998
+    the reactor runs its newest call first                    22       5      44
+    the pool starts its newest task first                     12      24     234
+    a pool worker is handed the same task twice                3       3      28
+    shrinking the pool retires no worker                     133     130     425
+    a continuation deferred to the pool is lost                5       5      39
+    shutdown drops pending timers without ending them          3       3       7
 
+Bunching needs a rare program (an in-thread periodic task, a pool with no workers across
+a grid point, workers again), so only ``HYPOTHESIS_PROFILE=deep`` runs that search.
 (``BUDGET`` bounds each search; a bug the machine stops catching within it fails here.)
 """
 
@@ -138,12 +141,13 @@ def test_periodic_task_drifting_off_its_grid(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(PeriodicTask, "advance", advance)
 
-    examples_to_catch(r"tick .* (fired early|ran at t=.*, not at t=)")
+    # Off the grid by float rounding (a hair early), or after a late run (late).
+    examples_to_catch(r"tick .* (fired early|ran at t=.*, not at t=|has not fired by .*: late)")
 
 
 @pytest.mark.skipif(
     settings.get_current_profile_name() != "deep",
-    reason="needs about 1800 examples (15 s): HYPOTHESIS_PROFILE=deep runs it",
+    reason="needs about 1800 examples (15 s) by the median: HYPOTHESIS_PROFILE=deep runs it",
 )
 @pytest.mark.timeout(300)
 def test_periodic_task_bunching_its_missed_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,7 +206,11 @@ def test_pool_worker_handed_the_same_task_twice(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(ThreadPool, "_next_for", next_for)
 
-    examples_to_catch(r"without running it|ran twice|no tick due|before the reactor handed it")
+    # Dispatched again: seen in the trace, or as a second run (a continuation runs again,
+    # on a worker, or a periodic tick runs with no tick due).
+    examples_to_catch(
+        r"without running it|ran twice|no tick due|before the reactor handed it|not on the reactor"
+    )
 
 
 def test_shrinking_the_pool_retiring_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
