@@ -24,7 +24,7 @@ import asyncthreads.testing
 from asyncthreads import Reactor, Result
 from asyncthreads.testing import ReactorMachine
 
-# Each machine takes about a second under "ci", and about 70 s (one core) under "deep".
+# Each machine takes under a second under "ci", and about 70 s (one core) under "deep".
 pytestmark = pytest.mark.timeout(900 if settings.get_current_profile_name() == "deep" else 60)
 
 TestReactorMachine = ReactorMachine.TestCase
