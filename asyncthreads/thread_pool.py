@@ -51,13 +51,12 @@ T = TypeVar("T")
 class _Worker:
     """One worker actor. The pool decides what it does; its scheduler runs it."""
 
-    __slots__ = ("handle", "idle", "name", "pool")
+    __slots__ = ("handle", "name", "pool")
 
     def __init__(self, name: str, pool: ThreadPool) -> None:
         self.name = name
         self.pool = pool
         self.handle: ActorHandle | None = None
-        self.idle = False  # on the pool's idle stack (so asked twice, it is listed once)
 
     def next_work(self, now: float) -> Work | float | Stop | None:
         return self.pool._next_for(self)
@@ -233,11 +232,7 @@ class ThreadPool(Executor):
                 raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
             result._on_cancel = self._count_cancelled  # before the append: see _next_for
             self._queue.append(result)
-            if self._idle:  # a worker to wake: take it under the lock (see _pop_idle)
-                with self._lock:
-                    handle = self._pop_idle()
-            else:
-                handle = None
+            handle = self._pop_idle()
             if self._closed:  # shut down between the check and the append
                 self._end_if_orphaned(result)
         if handle is not None:
@@ -278,18 +273,13 @@ class ThreadPool(Executor):
             handle.wake()
 
     def _pop_idle(self) -> ActorHandle | None:
-        """Under the lock: take an idle worker off the stack; its handle to wake, or None.
-
-        (Under the lock because the stack and each worker's ``idle`` flag change
-        together; unbounded callers look at the stack without it first, which is safe
-        because they look after appending their task and a worker lists itself idle
-        before its last look at the queue.)"""
+        """Take an idle worker off the stack, with or without the lock (list.pop is
+        atomic); its handle to wake, or None. Only the pop changes anything here, so a
+        caller paused after it cannot undo what the worker did since (see _next_for)."""
         try:
-            worker = self._idle.pop()
+            return self._idle.pop().handle
         except IndexError:
             return None
-        worker.idle = False
-        return worker.handle
 
     def _route(self, task: Task[Any], to_thread: bool) -> None:
         """Where a deferral from a task queued directly on this pool goes."""
@@ -335,9 +325,9 @@ class ThreadPool(Executor):
             if self._closed:
                 self._retire(worker)
                 return STOP
-            if not worker.idle:
-                worker.idle = True
-                self._idle.append(worker)
+            idle = self._idle
+            if worker not in idle:  # asked again without being woken: listed once
+                idle.append(worker)
             # A caller may have queued a task, without the lock, after the look above and
             # before this worker was listed idle; look once more (see _submit_new).
             while queue:
@@ -349,18 +339,22 @@ class ThreadPool(Executor):
                 result._on_cancel = None
                 # Unless a caller already took it off the stack to wake it (a spare wake-up).
                 with suppress(ValueError):
-                    self._idle.remove(worker)
-                worker.idle = False
+                    idle.remove(worker)
                 return work
             return None
 
     def _retire(self, worker: _Worker) -> None:
         # Under the lock.
         self._workers.discard(worker)
-        if worker.idle:  # woken by a spare wake-up while still listed: unlist it
-            worker.idle = False
-            with suppress(ValueError):
-                self._idle.remove(worker)
+        try:
+            self._idle.remove(worker)  # woken by a spare wake-up while still listed
+        except ValueError:
+            # Not listed; or a caller, without the lock, has just popped it to wake it
+            # for a task: pass that wake-up on to another idle worker.
+            if self._queue:
+                handle = self._pop_idle()
+                if handle is not None:
+                    handle.wake()
         if self._closed and not self._workers:
             self._stopped._settle(None, None)
 
