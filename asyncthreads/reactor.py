@@ -371,20 +371,18 @@ class Reactor:
         if self._state is not _State.NEW and self._state is not _State.RUNNING:
             raise RuntimeError(f"cannot {verb}: {self._name} is {self._state.value}")
 
-    def _enqueue(self, work: Work) -> None:
-        # Without the lock: see _next_work. The flag is read after the append.
-        state = self._state
-        if state is not _State.RUNNING and state is not _State.NEW:
-            raise RuntimeError(f"cannot queue a call: {self._name} is {state.value}")
-        work.future._actor = self._loop
-        self._ready.append(work)
+    def _enqueue(self, task: Task[Any]) -> None:
+        """Put a task on the reactor queue, without the lock (see _next_work); the callers
+        have checked the reactor may take it. The flag is read after the append."""
+        task._actor = self._loop
+        self._ready.append(task)
         if self._asleep:
             self._asleep = False
             handle = self._handle
             if handle is not None:
                 handle.wake()
-        if self._has_stopped():  # shut down between the check and the append
-            self._end_if_orphaned(work)
+        if self._has_stopped():  # shut down between the caller's check and the append
+            self._end_if_orphaned(task)
 
     def _schedule(self, deadline: float, work: Work, future: Result[Any]) -> None:
         # `future` is work.future, passed in because this is every timer's path.
@@ -465,6 +463,9 @@ class Reactor:
         ``result_q`` (anything with ``put``) receives the Result once it has ended.
         """
         task = self._new_task(func, args, kwargs, callback, result_q)
+        state = self._state
+        if state is not _State.RUNNING and state is not _State.NEW:
+            raise RuntimeError(f"cannot queue a call: {self._name} is {state.value}")
         self._enqueue(task)
         return task.future
 
@@ -696,15 +697,7 @@ class Reactor:
             return
         if self._state is _State.STOPPED:
             raise RuntimeError(f"{self._name} has shut down; {task.name} cannot run")
-        task.future._actor = self._loop
-        self._ready.append(task)  # accepted work: allowed while the reactor drains
-        if self._asleep:
-            self._asleep = False
-            handle = self._handle
-            if handle is not None:
-                handle.wake()
-        if self._has_stopped():
-            self._end_if_orphaned(task)
+        self._enqueue(task)  # accepted work: allowed while the reactor drains
 
     # -- cancellation ---------------------------------------------------------------------
 
