@@ -9,20 +9,10 @@ from typing import Any
 
 import pytest
 
-from asyncthreads import Result, defer_to_thread
+from asyncthreads import defer_to_thread
 from asyncthreads.testing import FifoChooser, Simulation
 
 SEEDS = range(50)
-
-
-def sleep(sim: Simulation, seconds: float) -> None:
-    """Block the calling actor for ``seconds`` virtual seconds, as time.sleep blocks a thread.
-
-    Waiting on a Result that nothing completes drives the other actors until the (virtual)
-    timeout passes.
-    """
-    never: Result[None] = Result(sim.scheduler)
-    assert not never.wait(seconds)
 
 
 def where(sim: Simulation) -> str:
@@ -54,7 +44,7 @@ def test_reactor_calls_run_one_at_a_time(asyncthreads_sim: Simulation) -> None:
 
     def slow(name: str) -> None:
         start = sim.now
-        sleep(sim, 1.0)  # while this call is blocked, nothing else runs on the reactor
+        sim.sleep(1.0)  # while this call is blocked, nothing else runs on the reactor
         spans.append((name, start, sim.now))
 
     reactor.call(slow, "a")

@@ -13,16 +13,6 @@ from asyncthreads import CancelledError, Reactor, Result
 from asyncthreads.testing import Simulation
 
 
-def sleep(sim: Simulation, seconds: float) -> None:
-    """Block the calling actor for ``seconds`` virtual seconds, as time.sleep blocks a thread.
-
-    Waiting on a Result that nothing completes drives the other actors until the (virtual)
-    timeout passes.
-    """
-    never: Result[None] = Result(sim.scheduler)
-    assert not never.wait(seconds)
-
-
 def test_call_every_runs_at_each_multiple_of_the_interval(asyncthreads_sim: Simulation) -> None:
     sim = asyncthreads_sim
     reactor = sim.reactor()
@@ -126,7 +116,7 @@ def test_in_thread_runs_never_overlap_even_with_idle_workers(
         most_active[0] = max(most_active[0], active[0])
         start = sim.now
         if not spans:
-            sleep(sim, 2.5)  # blocks its worker from t=1.0 to t=3.5; three others are idle
+            sim.sleep(2.5)  # blocks its worker from t=1.0 to t=3.5; three others are idle
         spans.append((start, sim.now))
         active[0] -= 1
 
@@ -186,7 +176,7 @@ def test_overrun_skips_the_missed_ticks_instead_of_bunching_them(
     def tick() -> None:
         starts.append(sim.now)
         if len(starts) == 2:
-            sleep(sim, 2.5)  # run 2 overruns from t=2.0 to t=4.5, past ticks 3 and 4
+            sim.sleep(2.5)  # run 2 overruns from t=2.0 to t=4.5, past ticks 3 and 4
 
     reactor.call_every(1.0, tick)
     sim.advance(7)
@@ -202,7 +192,7 @@ def test_overrun_in_thread_skips_the_missed_ticks(asyncthreads_sim: Simulation) 
     def tick() -> None:
         starts.append(sim.now)
         if len(starts) == 1:
-            sleep(sim, 1.5)  # run 1 lasts until t=2.5, past tick 2
+            sim.sleep(1.5)  # run 1 lasts until t=2.5, past tick 2
 
     reactor.call_every(1.0, tick, in_thread=True)
     sim.advance(5)
@@ -218,7 +208,7 @@ def test_ticks_missed_while_the_reactor_is_busy_run_once_late_then_back_on_the_g
     starts: list[float] = []
 
     reactor.call_every(1.0, lambda: starts.append(sim.now))
-    reactor.call_at(2.5, sleep, sim, 2.0)  # the reactor is busy from t=2.5 to t=4.5
+    reactor.call_at(2.5, sim.sleep, 2.0)  # the reactor is busy from t=2.5 to t=4.5
     sim.advance(7)
 
     # Ticks 3 and 4 fell due while the reactor was busy: one late run at 4.5 stands for
@@ -236,7 +226,7 @@ def test_overrun_ending_exactly_on_a_grid_point_runs_at_that_point(
     def tick() -> None:
         starts.append(sim.now)
         if len(starts) == 1:
-            sleep(sim, 2.0)  # from t=1.0 to exactly tick 3's deadline
+            sim.sleep(2.0)  # from t=1.0 to exactly tick 3's deadline
 
     reactor.call_every(1.0, tick)
     sim.advance(4)
@@ -254,7 +244,7 @@ def test_overrun_ending_exactly_on_a_fractional_grid_point_runs_at_that_point(
     def tick() -> None:
         starts.append(sim.now)
         if len(starts) == 1:
-            sleep(sim, 0.2)  # from t=0.1 to 0.1 + 0.2 == 3 * 0.1, tick 3's deadline
+            sim.sleep(0.2)  # from t=0.1 to 0.1 + 0.2 == 3 * 0.1, tick 3's deadline
 
     reactor.call_every(0.1, tick)
     sim.advance(0.45)
@@ -287,7 +277,7 @@ def test_late_run_does_not_shift_the_grid(asyncthreads_sim: Simulation) -> None:
     starts: list[float] = []
 
     reactor.call_every(1.0, lambda: starts.append(sim.now))
-    reactor.call_at(0.75, sleep, sim, 0.5)  # the reactor is busy from t=0.75 to t=1.25
+    reactor.call_at(0.75, sim.sleep, 0.5)  # the reactor is busy from t=0.75 to t=1.25
     sim.advance(3)
 
     assert starts == [1.25, 2.0, 3.0]
@@ -428,7 +418,7 @@ def test_cancel_during_an_in_thread_run_lets_it_finish_and_starts_no_other(
 
     def tick() -> None:
         start = sim.now
-        sleep(sim, 0.5)
+        sim.sleep(0.5)
         spans.append((start, sim.now))
 
     holder.append(reactor.call_every(1.0, tick, in_thread=True))
@@ -464,7 +454,7 @@ def test_shutdown_during_an_in_thread_run_cancels_the_task_after_that_run(
 
     def tick() -> None:
         start = sim.now
-        sleep(sim, 0.5)
+        sim.sleep(0.5)
         spans.append((start, sim.now))
 
     result = reactor.call_every(1.0, tick, in_thread=True)

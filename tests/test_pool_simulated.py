@@ -14,16 +14,6 @@ from asyncthreads import DeadlockError, QueueFull, Result
 from asyncthreads.testing import FifoChooser, Simulation
 
 
-def sleep(sim: Simulation, seconds: float) -> None:
-    """Block the calling actor for ``seconds`` virtual seconds, as time.sleep blocks a thread.
-
-    Waiting on a Result that nothing completes drives the other actors until the (virtual)
-    timeout passes.
-    """
-    never: Result[None] = Result(sim.scheduler)
-    assert not never.wait(seconds)
-
-
 def where(sim: Simulation) -> str:
     """The name of the actor (reactor loop or pool worker) running the caller."""
     actor = sim.scheduler.current_actor()
@@ -109,7 +99,7 @@ def test_resize_down_lets_a_busy_worker_finish_its_task(asyncthreads_sim: Simula
     holder: list[Result[str]] = []
 
     def busy() -> str:
-        sleep(sim, 2.0)
+        sim.sleep(2.0)
         return "finished"
 
     def shrink() -> None:
@@ -130,7 +120,7 @@ def test_resize_down_retires_a_busy_worker_after_its_task(asyncthreads_sim: Simu
     controller = sim.reactor(threads=0, name="controller")
     ran: list[str] = []
 
-    pool.queue_task(sleep, sim, 2.0)  # busy from t=0 to t=2
+    pool.queue_task(sim.sleep, 2.0)  # busy from t=0 to t=2
     controller.call_at(1.0, pool.resize_pool, 0)
     later = controller.call_at(1.5, pool.queue_task, ran.append, "queued while busy")
     sim.advance(10)
@@ -153,7 +143,7 @@ def test_resize_down_retires_the_busy_worker_that_finishes_first(
 
     def busy(name: str, seconds: float) -> None:
         workers[name] = where(sim)
-        sleep(sim, seconds)
+        sim.sleep(seconds)
 
     def queued(name: str) -> None:
         ran.append((name, where(sim), sim.now))
@@ -181,7 +171,7 @@ def test_resize_up_cancels_pending_retirements(asyncthreads_sim: Simulation) -> 
         pool.resize_pool(0)  # the busy worker is told to retire after its task...
         pool.resize_pool(1)  # ...and then told to stay
 
-    pool.queue_task(sleep, sim, 2.0)  # busy from t=0 to t=2
+    pool.queue_task(sim.sleep, 2.0)  # busy from t=0 to t=2
     controller.call_at(1.0, shrink_then_grow)
     later = controller.call_at(1.5, pool.queue_task, lambda: ran_on.append(where(sim)))
     sim.advance(5)
@@ -246,7 +236,7 @@ def test_queue_bound_counts_waiting_tasks_not_running_ones(
         except QueueFull:
             outcomes.append("full")
 
-    pool.queue_task(sleep, sim, 2.0)
+    pool.queue_task(sim.sleep, 2.0)
     controller.call_at(1.0, try_two_more)
     sim.advance(3)
 
@@ -311,7 +301,7 @@ def test_shutdown_cancelling_futures_cancels_queued_tasks_and_lets_the_running_o
     ran: list[int] = []
 
     def running() -> str:
-        sleep(sim, 2.0)
+        sim.sleep(2.0)
         return "finished"
 
     first = pool.queue_task(running)

@@ -465,3 +465,32 @@ def test_reactor_as_context_manager_runs_unchanged_on_a_simulation(sim: Simulati
         call = reactor.call(answer)
 
     assert call.result() == 42
+
+
+# -- sleep() ---------------------------------------------------------------------------------
+
+
+def test_sleep_inside_a_task_blocks_it_while_other_actors_run(sim: Simulation) -> None:
+    pool = sim.thread_pool(2, name="p")
+    log: list[tuple[str, float]] = []
+
+    def slow() -> None:
+        sim.sleep(3)
+        log.append(("slow done", sim.now))
+
+    pool.submit(slow)
+    pool.submit(lambda: log.append(("quick", sim.now)))
+    sim.advance(5)
+
+    assert log == [("quick", 0.0), ("slow done", 3.0)]
+
+
+def test_sleep_from_the_test_advances_time_running_what_falls_due(
+    sim: Simulation, reactor: Reactor
+) -> None:
+    fired: list[float] = []
+    reactor.call_later(2, lambda: fired.append(sim.now))
+
+    sim.sleep(5)
+
+    assert (fired, sim.now) == ([2.0], 5.0)

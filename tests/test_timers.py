@@ -9,18 +9,8 @@ import random
 
 import pytest
 
-from asyncthreads import Reactor, Result
+from asyncthreads import Reactor
 from asyncthreads.testing import Simulation
-
-
-def sleep(sim: Simulation, seconds: float) -> None:
-    """Block the calling actor for ``seconds`` virtual seconds, as time.sleep blocks a thread.
-
-    Waiting on a Result that nothing completes drives the other actors until the (virtual)
-    timeout passes.
-    """
-    never: Result[None] = Result(sim.scheduler)
-    assert not never.wait(seconds)
 
 
 def test_call_later_fires_at_exactly_its_deadline(asyncthreads_sim: Simulation) -> None:
@@ -264,7 +254,7 @@ def test_due_timer_joins_the_reactor_queue_behind_calls_already_queued(
 
     def busy_until_two() -> None:
         ran.append(("busy", sim.now))
-        sleep(sim, 2.0)
+        sim.sleep(2.0)
 
     reactor.call_at(1.0, ran.append, ("timer", 1.0))
     reactor.call(busy_until_two)
@@ -285,7 +275,7 @@ def test_timer_delayed_by_a_busy_reactor_runs_late_not_early(
     reactor = sim.reactor()
     fired: list[float] = []
 
-    reactor.call(sleep, sim, 2.0)
+    reactor.call(sim.sleep, 2.0)
     reactor.call_at(1.0, lambda: fired.append(sim.now))
     sim.advance(5)
 

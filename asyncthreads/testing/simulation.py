@@ -131,6 +131,16 @@ class Simulation:
             self.scheduler.advance_to(deadline)
         return deadline
 
+    def sleep(self, seconds: float) -> None:
+        """Block for ``seconds`` virtual seconds, as ``time.sleep`` blocks a thread.
+
+        Called inside a task (a test's stand-in for slow work), it blocks that task's
+        actor while the others run and time moves; it follows the rules of any wait inside
+        a task (see :class:`BlockedTaskError`). Called from the test, it is ``advance``.
+        """
+        never: Result[None] = Result(self.scheduler)
+        never.wait(seconds)
+
     def run_until(self, result: Result[T], timeout: float | None = None) -> Result[T]:
         """Run until ``result`` is done; return it.
 
