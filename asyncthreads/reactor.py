@@ -323,10 +323,14 @@ class Reactor:
         # only consumer), so producers and the reactor never contend for it. The lock is
         # taken for the timers, and before going to sleep or stopping.
         ready = self._ready
-        heap = self._timers._heap
-        if heap and heap[0][0] <= now:  # a racy peek: the next poll sees a newer head
-            with self._lock:
+        deadlines = self._timers._deadlines
+        if deadlines and deadlines[0] <= now:  # a racy peek: the next poll sees a newer head
+            lock = self._lock
+            lock.acquire()
+            try:
                 self._timers.pop_due(now, ready)
+            finally:
+                lock.release()
         while True:
             while ready:
                 work = ready.popleft()
@@ -385,8 +389,11 @@ class Reactor:
             self._end_if_orphaned(task)
 
     def _schedule(self, deadline: float, work: Work, future: Result[Any]) -> None:
-        # `future` is work.future, passed in because this is every timer's path.
-        with self._lock:
+        # `future` is work.future, passed in because this is every timer's path; the lock
+        # is taken without `with` for the same reason (see Result._cancel_if_pending).
+        lock = self._lock
+        lock.acquire()
+        try:
             state = self._state
             if state is not _State.RUNNING and state is not _State.NEW:
                 raise RuntimeError(f"cannot schedule a call: {self._name} is {state.value}")
@@ -398,6 +405,8 @@ class Reactor:
                 handle = self._handle
             else:
                 handle = None
+        finally:
+            lock.release()
         if handle is not None:
             handle.wake()
 

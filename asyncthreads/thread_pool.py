@@ -28,6 +28,7 @@ What a caller may rely on:
 from __future__ import annotations
 
 import itertools
+import sys
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -46,6 +47,9 @@ __all__ = ["ThreadPool"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# A bounded queue is pruned of cancelled tasks only past this many, so it never churns.
+_MIN_CANCELLED_TO_PRUNE = 65
 
 
 class _Worker:
@@ -92,8 +96,11 @@ class ThreadPool(Executor):
         self._name = name or "ThreadPool"
         self._max_queued = max(0, max_queue_size)
         self._queue: deque[Work] = deque()
-        self._cancelled_in_queue = 0
-        self._count_cancelled = self._note_cancelled  # one bound method for every task
+        # Queued tasks since cancelled, counted by their Results (CancelCounting). Only a
+        # bounded queue is pruned: an unbounded one is appended to without the lock, so it
+        # is left to the workers, which skip cancelled entries.
+        self._cancelled = 0
+        self._prune_at = _MIN_CANCELLED_TO_PRUNE if self._max_queued else sys.maxsize
         self._workers: set[_Worker] = set()
         self._idle: list[_Worker] = []  # a stack: the most recently busy worker goes first
         self._size = 0  # workers, less those told to retire
@@ -132,7 +139,7 @@ class ThreadPool(Executor):
     @property
     def queued_count(self) -> int:
         """Tasks waiting to start (cancelled ones not counted)."""
-        return max(0, len(self._queue) - self._cancelled_in_queue)  # read without the lock
+        return max(0, len(self._queue) - self._cancelled)  # read without the lock
 
     @property
     def max_queue_size(self) -> int:
@@ -218,9 +225,9 @@ class ThreadPool(Executor):
             with self._lock:
                 if self._closed:
                     raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
-                if len(self._queue) - self._cancelled_in_queue >= max_queued:
+                if len(self._queue) - self._cancelled >= max_queued:
                     raise QueueFull(f"{self._name} already has {max_queued} queued tasks")
-                result._on_cancel = self._count_cancelled
+                result._on_cancel = self
                 self._queue.append(result)
                 handle = self._pop_idle()
         else:
@@ -230,7 +237,7 @@ class ThreadPool(Executor):
             # at the queue (see _next_for): one of the two always sees the other.
             if self._closed:
                 raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
-            result._on_cancel = self._count_cancelled  # before the append: see _next_for
+            result._on_cancel = self  # before the append: see _next_for
             self._queue.append(result)
             handle = self._pop_idle()
             if self._closed:  # shut down between the check and the append
@@ -266,7 +273,7 @@ class ThreadPool(Executor):
                 return
             result._actor = None
             if result._state == PENDING:
-                result._on_cancel = self._count_cancelled
+                result._on_cancel = self
             self._queue.append(work)
             handle = self._pop_idle()
         if handle is not None:
@@ -289,20 +296,17 @@ class ThreadPool(Executor):
             )
         self._accept(task)
 
-    def _note_cancelled(self, result: Result[Any]) -> None:
-        # Under the lock: a queued task was cancelled. Its entry stays in the deque until
-        # a worker skips it, but it no longer counts against the bound.
-        self._cancelled_in_queue += 1
+    def _prune(self) -> None:
+        # Under the lock, once _prune_at queued tasks were cancelled (see CancelCounting):
+        # drop them from a bounded queue if they are over half of it.
         queue = self._queue
-        # Prune a bounded queue once mostly cancelled. (An unbounded one is appended to
-        # without the lock, so it is left to the workers, which skip cancelled entries.)
-        cancelled = self._cancelled_in_queue
-        if self._max_queued and cancelled > 64 and 2 * cancelled > len(queue):
+        if 2 * self._cancelled > len(queue):
             for _ in range(len(queue)):
                 work = queue.popleft()
                 if work.future._state != CANCELLED:
                     queue.append(work)
-            self._cancelled_in_queue = 0
+            self._cancelled = 0
+        self._prune_at = max(_MIN_CANCELLED_TO_PRUNE, len(queue) // 2 + 1)
 
     # -- workers --------------------------------------------------------------------------
 
@@ -318,7 +322,7 @@ class ThreadPool(Executor):
                 work = queue.popleft()
                 result = work.future
                 if result._state == CANCELLED:
-                    self._cancelled_in_queue -= 1
+                    self._cancelled -= 1
                     continue
                 result._on_cancel = None
                 return work
@@ -334,7 +338,7 @@ class ThreadPool(Executor):
                 work = queue.popleft()
                 result = work.future
                 if result._state == CANCELLED:
-                    self._cancelled_in_queue -= 1
+                    self._cancelled -= 1
                     continue
                 result._on_cancel = None
                 # Unless a caller already took it off the stack to wake it (a spare wake-up).
@@ -412,7 +416,7 @@ class ThreadPool(Executor):
                                 to_fail.append(result)
                             else:
                                 queue.append(work)
-                    self._cancelled_in_queue = 0
+                    self._cancelled = 0
                 while (handle := self._pop_idle()) is not None:
                     to_wake.append(handle)
                 if nobody:

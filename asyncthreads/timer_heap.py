@@ -1,17 +1,23 @@
 """TimerHeap: pending timers in (deadline, scheduling order) order.
 
 Equal deadlines come out in the order they were pushed. Cancelled timers are deleted
-lazily: the heap is told of each cancellation (``note_cancelled``), skips cancelled
-entries as they surface, and rebuilds itself without them once they are more than half
-of it (asyncio's rule), so a program that schedules and cancels many timeouts keeps a
-heap the size of its live timers. The heap does no locking: its owner holds the lock.
+lazily: a cancelled Result counts itself in the heap (``CancelCounting``), the heap skips
+cancelled entries as they surface, and rebuilds itself without them once they are more
+than half of it (asyncio's rule), so a program that schedules and cancels many timeouts
+keeps a heap the size of its live timers. The heap does no locking: its owner holds the lock.
+
+How it is stored, and why: a heap of the distinct deadlines (plain floats) beside a dict
+from each deadline to its work, or to a list of works in scheduling order when several
+share it. A float heap compares in C and allocates no entry object per timer; a
+``(deadline, sequence, work)`` tuple per timer would be one more object for the garbage
+collector to track and to traverse on every pass, which with many pending timers costs
+more than the dict lookup.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections import deque
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from .result import CANCELLED, Result
@@ -24,57 +30,109 @@ _MIN_CANCELLED_TO_REBUILD = 100
 
 
 class TimerHeap:
-    """Timers as (deadline, sequence, work) entries; see the module docstring."""
+    """Timers by deadline, ties in scheduling order; see the module docstring."""
 
-    __slots__ = ("_cancelled", "_heap", "_hook", "_sequence")
+    __slots__ = ("_cancelled", "_deadlines", "_prune_at", "_size", "_works")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Work]] = []
-        self._cancelled = 0  # entries in _heap whose Result was cancelled there
-        self._sequence = itertools.count()
-        # One bound method for every timer, rather than a new one per push.
-        self._hook = self.note_cancelled
+        # A heap of distinct deadlines; the owner may peek at _deadlines[0] unlocked.
+        self._deadlines: list[float] = []
+        # Each deadline's work, or list of works (never a list of one) in push order.
+        self._works: dict[float, Work | list[Work]] = {}
+        self._size = 0  # works stored, cancelled ones included
+        # Stored works whose Result was cancelled, counted by the Result (CancelCounting).
+        self._cancelled = 0
+        self._prune_at = _MIN_CANCELLED_TO_REBUILD + 1
 
     def __len__(self) -> int:
         """The number of live (not cancelled) timers."""
-        return len(self._heap) - self._cancelled
+        return self._size - self._cancelled
+
+    @property
+    def stored_count(self) -> int:
+        """Timers still held, cancelled ones not yet deleted included."""
+        return self._size
 
     def push(self, deadline: float, work: Work, future: Result[Any]) -> None:
         """Add a timer; ``future`` (``work.future``) must be pending, and is now watched
         for cancellation."""
-        future._on_cancel = self._hook
-        heapq.heappush(self._heap, (deadline, next(self._sequence), work))
+        future._on_cancel = self
+        self._size += 1
+        earlier = self._works.setdefault(deadline, work)
+        if earlier is work:  # a new deadline: the usual case
+            heappush(self._deadlines, deadline)
+        elif isinstance(earlier, list):
+            earlier.append(work)
+        else:
+            self._works[deadline] = [earlier, work]
 
-    def note_cancelled(self, result: Result[Any]) -> None:
-        """Called (under the owner's lock) when a timer's Result is cancelled."""
-        self._cancelled += 1
-        heap = self._heap
-        if self._cancelled > _MIN_CANCELLED_TO_REBUILD and 2 * self._cancelled > len(heap):
-            self._heap = [entry for entry in heap if entry[2].future._state != CANCELLED]
-            heapq.heapify(self._heap)
-            self._cancelled = 0
+    def _prune(self) -> None:
+        """Under the owner's lock, once ``_prune_at`` timers were cancelled (see
+        :class:`asyncthreads.result.CancelCounting`): rebuild if they are over half."""
+        if 2 * self._cancelled > self._size:
+            self._rebuild()
+        # Look again when cancelled entries could first be over half of what is held now.
+        self._prune_at = max(_MIN_CANCELLED_TO_REBUILD + 1, self._size // 2 + 1)
 
-    def _drop_cancelled_head(self) -> None:
-        heap = self._heap
-        while heap and heap[0][2].future._state == CANCELLED:
-            heapq.heappop(heap)
-            self._cancelled -= 1
-        assert self._cancelled >= 0, "a cancelled timer was counted twice"
+    def _rebuild(self) -> None:
+        live: dict[float, Work | list[Work]] = {}
+        for deadline, works in self._works.items():
+            if isinstance(works, list):
+                kept = [w for w in works if w.future._state != CANCELLED]
+                if kept:
+                    live[deadline] = kept if len(kept) > 1 else kept[0]
+            elif works.future._state != CANCELLED:
+                live[deadline] = works
+        deadlines = list(live)
+        heapify(deadlines)
+        self._works = live
+        self._deadlines = deadlines  # a new list: an unlocked peek may hold the old one
+        self._size -= self._cancelled
+        self._cancelled = 0
 
     def next_deadline(self) -> float | None:
         """The earliest live deadline, or None if there are no timers."""
-        heap = self._heap
-        if heap and heap[0][2].future._state != CANCELLED:  # the usual case, quickly
-            return heap[0][0]
-        self._drop_cancelled_head()
-        heap = self._heap
-        return heap[0][0] if heap else None
+        deadlines = self._deadlines
+        works = self._works
+        while deadlines:
+            deadline = deadlines[0]
+            head = works[deadline]
+            if isinstance(head, list):
+                if any(w.future._state != CANCELLED for w in head):
+                    return deadline
+                dropped = len(head)
+            elif head.future._state != CANCELLED:
+                return deadline  # the usual case
+            else:
+                dropped = 1
+            heappop(deadlines)
+            del works[deadline]
+            self._size -= dropped
+            self._cancelled -= dropped
+        assert self._cancelled == 0, "cancelled timers were miscounted"
+        return None
 
     def pop_due(self, now: float, into: deque[Work]) -> None:
         """Move every live timer with deadline <= now to ``into``, in timer order."""
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            work = heapq.heappop(heap)[2]
+        deadlines = self._deadlines
+        works = self._works
+        while deadlines and deadlines[0] <= now:
+            due = works.pop(heappop(deadlines))
+            if isinstance(due, list):
+                self._take_all(due, into)
+                continue
+            self._size -= 1
+            result = due.future
+            if result._state == CANCELLED:
+                self._cancelled -= 1
+            else:
+                result._on_cancel = None
+                into.append(due)
+
+    def _take_all(self, due: list[Work], into: deque[Work]) -> None:
+        # pop_due's loop body, for the works that share one deadline.
+        self._size -= len(due)
+        for work in due:
             result = work.future
             if result._state == CANCELLED:
                 self._cancelled -= 1
@@ -84,14 +142,25 @@ class TimerHeap:
 
     def drain(self) -> list[Work]:
         """Remove and return every live timer (in no particular order)."""
-        live = [entry[2] for entry in self._heap if entry[2].future._state != CANCELLED]
+        live = [work for _, work in self._entries() if work.future._state != CANCELLED]
         for work in live:
             work.future._on_cancel = None
-        self._heap = []
-        self._cancelled = 0
+        self._deadlines = []
+        self._works = {}
+        self._size = self._cancelled = 0
         return live
 
     def pending(self) -> list[tuple[float, Work]]:
         """Live timers as (deadline, work), earliest first, for reports."""
-        entries = sorted(e for e in self._heap if e[2].future._state != CANCELLED)
-        return [(deadline, work) for deadline, _, work in entries]
+        live = [entry for entry in self._entries() if entry[1].future._state != CANCELLED]
+        live.sort(key=lambda entry: entry[0])  # stable: ties stay in scheduling order
+        return live
+
+    def _entries(self) -> list[tuple[float, Work]]:
+        entries: list[tuple[float, Work]] = []
+        for deadline, works in self._works.items():
+            if isinstance(works, list):
+                entries.extend((deadline, work) for work in works)
+            else:
+                entries.append((deadline, works))
+        return entries

@@ -29,7 +29,6 @@ a grid point, workers again), so only ``HYPOTHESIS_PROFILE=deep`` runs that sear
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
@@ -100,13 +99,12 @@ def test_result_cancel_answering_false_when_already_cancelled(
 
 
 def test_equal_deadlines_firing_last_scheduled_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_init = TimerHeap.__init__
+    real_take_all = TimerHeap._take_all
 
-    def init(self: TimerHeap) -> None:
-        real_init(self)
-        self._sequence = itertools.count(0, -1)  # ties now pop newest first
+    def take_all(self: TimerHeap, due: list[Work], into: Any) -> None:
+        real_take_all(self, due[::-1], into)  # ties now fire newest first
 
-    monkeypatch.setattr(TimerHeap, "__init__", init)
+    monkeypatch.setattr(TimerHeap, "_take_all", take_all)
 
     examples_to_catch(r"the reactor is not FIFO")
 
@@ -243,7 +241,8 @@ def test_shutdown_dropping_pending_timers_without_ending_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def drain(self: TimerHeap) -> list[Work]:
-        self._heap.clear()
+        self._deadlines.clear()
+        self._works.clear()
         return []
 
     monkeypatch.setattr(TimerHeap, "drain", drain)

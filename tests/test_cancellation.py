@@ -297,7 +297,7 @@ def test_cancelled_timers_do_not_pile_up_in_the_heap(asyncthreads_sim: Simulatio
 
     assert reactor.timer_count == 1_000
     # Lazy deletion: cancelled entries never outnumber live ones (past a small floor).
-    assert len(reactor._timers._heap) <= 2 * reactor.timer_count
+    assert reactor._timers.stored_count <= 2 * reactor.timer_count
 
 
 def test_remaining_timers_still_fire_in_order_after_mass_cancellation(
