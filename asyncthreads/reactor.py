@@ -43,8 +43,6 @@ from .arguments import (
     check_deadline,
     check_delay,
     check_interval,
-    check_optional_callable,
-    check_result_q,
 )
 from .clock import Clock
 from .deferral import Deferral
@@ -69,12 +67,19 @@ T = TypeVar("T")
 # so that a simulated run (and its replay token) is the same on every machine.
 DEFAULT_POOL_THREADS = 8
 
+_INFINITY = float("inf")
+
 
 class _State(enum.Enum):
     NEW = "new"
     RUNNING = "running"
     STOPPING = "stopping"
     STOPPED = "stopped"
+
+
+# The states as module names: reading a member off an Enum class goes through its
+# metaclass (about 40 ns on CPython 3.11), and these are read on every call.
+_NEW, _RUNNING, _STOPPING, _STOPPED = _State.NEW, _State.RUNNING, _State.STOPPING, _State.STOPPED
 
 
 class _Loop:
@@ -159,7 +164,7 @@ class Reactor:
         self._owns_pool = owns_pool
         self._ready: deque[Work] = deque()
         self._timers = TimerHeap()
-        self._state = _State.NEW
+        self._state = _NEW
         self._loop = _Loop(name, self)
         self._handle: ActorHandle | None = None
         self._asleep = False  # the loop is waiting and has not been woken since
@@ -189,7 +194,7 @@ class Reactor:
     @property
     def is_running(self) -> bool:
         """Started and not yet shut down."""
-        return self._state is _State.RUNNING
+        return self._state is _RUNNING
 
     @property
     def queued_count(self) -> int:
@@ -218,9 +223,9 @@ class Reactor:
     def start(self) -> None:
         """Start the reactor loop. Raises RuntimeError if started before or shut down."""
         with self._lock:
-            if self._state is not _State.NEW:
+            if self._state is not _NEW:
                 raise RuntimeError(f"cannot start {self._name}: it is {self._state.value}")
-            self._state = _State.RUNNING
+            self._state = _RUNNING
             self._handle = self._scheduler.start(self._loop, self._clock)
 
     def __enter__(self) -> Reactor:
@@ -239,9 +244,9 @@ class Reactor:
         to_cancel: list[Result[Any]] = []
         never_started = False
         with self._lock:
-            if self._state in (_State.NEW, _State.RUNNING):
-                never_started = self._state is _State.NEW
-                self._state = _State.STOPPING
+            if self._state in (_NEW, _RUNNING):
+                never_started = self._state is _NEW
+                self._state = _STOPPING
                 # A reactor that never ran cancels everything, its own pool's queue too.
                 self._cancel_futures = cancel_futures or never_started
                 self._unregister_at_exit()
@@ -272,7 +277,7 @@ class Reactor:
     def _ready_never_run(self) -> None:
         # Shut down before start: nothing queued can ever run.
         with self._lock:
-            self._state = _State.STOPPED
+            self._state = _STOPPED
             leftovers = self._take_all_ready()
         self._end_unrun(leftovers)
         self._finish_stopping()
@@ -295,7 +300,7 @@ class Reactor:
                 result._settle(None, RuntimeError(f"{self._name} has shut down"))
 
     def _has_stopped(self) -> bool:
-        return self._state is _State.STOPPED
+        return self._state is _STOPPED
 
     def _end_if_orphaned(self, work: Work) -> None:
         # A producer queued `work` as the loop stopped: whoever removes it ends it.
@@ -337,7 +342,7 @@ class Reactor:
                 if work.future._state != CANCELLED:
                     return work
             with self._lock:
-                if self._state is not _State.STOPPING:
+                if self._state is not _STOPPING:
                     deadline = self._timers.next_deadline()
                     self._sleep_until = deadline
                     # Set before looking at the queue once more: a producer appends, then
@@ -349,7 +354,7 @@ class Reactor:
                     continue
                 if ready:
                     continue  # drain what was queued before the shutdown
-                self._state = _State.STOPPED
+                self._state = _STOPPED
                 leftovers = self._take_all_ready()  # queued as we stopped
                 break
         # Ending the leftovers runs their done-callbacks: guarded, so that whatever they
@@ -372,7 +377,7 @@ class Reactor:
     # -- queueing -------------------------------------------------------------------------
 
     def _check_open(self, verb: str) -> None:
-        if self._state is not _State.NEW and self._state is not _State.RUNNING:
+        if self._state is not _NEW and self._state is not _RUNNING:
             raise RuntimeError(f"cannot {verb}: {self._name} is {self._state.value}")
 
     def _enqueue(self, task: Task[Any]) -> None:
@@ -395,7 +400,7 @@ class Reactor:
         lock.acquire()
         try:
             state = self._state
-            if state is not _State.RUNNING and state is not _State.NEW:
+            if state is not _RUNNING and state is not _NEW:
                 raise RuntimeError(f"cannot schedule a call: {self._name} is {state.value}")
             future._actor = self._loop
             self._timers.push(deadline, work, future)
@@ -415,24 +420,6 @@ class Reactor:
         if self._asleep and (self._sleep_until is None or deadline < self._sleep_until):
             return self._wake_locked()
         return None
-
-    def _new_task(
-        self,
-        func: Callable[..., T],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        callback: Callable[[T], object] | None,
-        result_q: Any,
-    ) -> Task[T]:
-        if not callable(func):
-            check_callable(func, "func")
-        if callback is not None or result_q is not None:
-            check_optional_callable(callback, "callback")
-            check_result_q(result_q)
-        task: Task[T] = Task(self._scheduler, self, func, args, kwargs, callback)
-        if result_q is not None:
-            task._callbacks = [result_q.put]
-        return task
 
     @overload
     def call(
@@ -471,9 +458,11 @@ class Reactor:
         Result finishes; if it raises, the Result fails with that exception.
         ``result_q`` (anything with ``put``) receives the Result once it has ended.
         """
-        task = self._new_task(func, args, kwargs, callback, result_q)
+        if not callable(func):
+            check_callable(func, "func")
+        task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
         state = self._state
-        if state is not _State.RUNNING and state is not _State.NEW:
+        if state is not _RUNNING and state is not _NEW:
             raise RuntimeError(f"cannot queue a call: {self._name} is {state.value}")
         self._enqueue(task)
         return task.future
@@ -513,8 +502,11 @@ class Reactor:
         **kwargs: Any,
     ) -> Result[Any]:
         """Run ``func`` on the reactor thread ``delay`` seconds from now (never earlier)."""
-        delay = check_delay(delay)
-        task = self._new_task(func, args, kwargs, callback, result_q)
+        if delay.__class__ is not float or not 0.0 <= delay < _INFINITY:
+            delay = check_delay(delay)  # the full check, for anything but a usual delay
+        if not callable(func):
+            check_callable(func, "func")
+        task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
         self._schedule(self._clock.now() + delay, task, task)
         return task.future
 
@@ -554,7 +546,9 @@ class Reactor:
     ) -> Result[Any]:
         """Run ``func`` on the reactor thread at clock time ``when`` (``clock.now()`` units)."""
         deadline = check_deadline(when)
-        task = self._new_task(func, args, kwargs, callback, result_q)
+        if not callable(func):
+            check_callable(func, "func")
+        task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
         self._schedule(deadline, task, task)
         return task.future
 
@@ -593,11 +587,11 @@ class Reactor:
 
         The function may return ``defer(...)`` to finish on the reactor thread.
         """
-        check_callable(func, "func")
-        check_optional_callable(callback, "callback")
-        check_result_q(result_q)
+        if not callable(func):
+            check_callable(func, "func")
+        task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
         self._check_open("queue a call")
-        return self._pool._submit_new(func, args, kwargs, callback, result_q, self)
+        return self._pool._submit_new(task)
 
     @overload
     def call_in_thread_later(
@@ -635,7 +629,9 @@ class Reactor:
     ) -> Result[Any]:
         """Run ``func`` in a pool thread ``delay`` seconds from now (never earlier)."""
         delay = check_delay(delay)
-        task = self._new_task(func, args, kwargs, callback, result_q)
+        if not callable(func):
+            check_callable(func, "func")
+        task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
         self._schedule(self._clock.now() + delay, _ToPool(task, self._pool), task)
         return task.future
 
@@ -687,7 +683,7 @@ class Reactor:
             if result._state != PENDING:
                 return
             state = self._state
-            stopping = state is _State.STOPPING or state is _State.STOPPED
+            stopping = state is _STOPPING or state is _STOPPED
             if not stopping:
                 deadline = periodic.advance(now)
                 result._actor = self._loop
@@ -704,7 +700,7 @@ class Reactor:
         if to_thread:
             self._pool._accept(task)
             return
-        if self._state is _State.STOPPED:
+        if self._state is _STOPPED:
             raise RuntimeError(f"{self._name} has shut down; {task.name} cannot run")
         self._enqueue(task)  # accepted work: allowed while the reactor drains
 

@@ -68,22 +68,35 @@ class CancelCounting(Protocol):
         ...
 
 
+class Watchers:
+    """Who is told when a Result ends: its done-callbacks, ``concurrent.futures`` waiters
+    and condition variable. Made for a Result by the first of them, so that a Result
+    nobody watches keeps one empty slot (a pending timer stays small, and cheap for the
+    garbage collector to traverse)."""
+
+    __slots__ = ("callbacks", "cond", "waiters")
+
+    def __init__(self, callbacks: list[Callable[[Any], object]] | None = None) -> None:
+        self.callbacks: list[Callable[[Any], object]] = callbacks if callbacks else []
+        self.waiters: list[Any] = []
+        self.cond: Condition | None = None
+
+
 class Result(Future[T]):
     """The outcome of one call: pending, running, finished, failed or cancelled."""
 
     __slots__ = (
         "_actor",
-        "_callbacks",
-        "_cond",
         "_exception",
         "_on_cancel",
         "_owner",
         "_result",
         "_scheduler",
         "_state",
-        "_waiter_list",
+        "_watchers",
     )
 
+    # Set when the Result finishes (left unset before: nothing reads them until then).
     _result: T | None
     _exception: BaseException | None
     # Who made this Result: the Reactor or ThreadPool that routes its deferrals.
@@ -93,16 +106,14 @@ class Result(Future[T]):
     # The queue (timer heap, pool queue) this Result waits in, if that queue counts its
     # cancelled entries: see CancelCounting.
     _on_cancel: CancelCounting | None
+    # Guarded by the scheduler lock, like the state.
+    _watchers: Watchers | None
 
     def __init__(self, scheduler: Scheduler, owner: object = None) -> None:
         # Future.__init__ is not called on purpose: it makes a Condition per instance
         # (about 1.6 KB). Ours is made lazily, by the first waiter.
         self._state = PENDING
-        self._result = None
-        self._exception = None
-        self._waiter_list: list[Any] | None = None
-        self._callbacks: list[Callable[[Result[T]], object]] | None = None
-        self._cond: Condition | None = None
+        self._watchers = None
         self._scheduler = scheduler
         self._owner = owner
         self._actor = None
@@ -110,25 +121,25 @@ class Result(Future[T]):
 
     # -- what concurrent.futures.wait/as_completed reach into -------------------------------
 
+    def _watched(self) -> Watchers:
+        """This Result's Watchers, made now if it has none (under the lock)."""
+        watchers = self._watchers
+        if watchers is None:
+            watchers = self._watchers = Watchers()
+        return watchers
+
     @property
     def _condition(self) -> Condition:  # type: ignore[override]
-        cond = self._cond
-        if cond is None:
-            with self._scheduler.lock:
-                cond = self._cond
-                if cond is None:
-                    cond = self._cond = self._scheduler.condition()
-        return cond
+        with self._scheduler.lock:
+            watchers = self._watched()
+            if watchers.cond is None:
+                watchers.cond = self._scheduler.condition()
+            return watchers.cond
 
     @property
     def _waiters(self) -> list[Any]:  # type: ignore[override]
-        waiters = self._waiter_list
-        if waiters is None:
-            with self._scheduler.lock:
-                waiters = self._waiter_list
-                if waiters is None:
-                    waiters = self._waiter_list = []
-        return waiters
+        with self._scheduler.lock:
+            return self._watched().waiters
 
     # -- state ----------------------------------------------------------------------------
 
@@ -170,12 +181,13 @@ class Result(Future[T]):
                 queue._cancelled += 1
                 if queue._cancelled >= queue._prune_at:
                     queue._prune()
-            if self._waiter_list or self._cond is not None:
-                self._notify_locked()
+            watchers = self._watchers
+            if watchers is not None:
+                self._notify_locked(watchers)
         finally:
             lock.release()
-        if self._callbacks:
-            self._invoke_callbacks()
+        if watchers is not None and watchers.callbacks:
+            self._invoke_callbacks(watchers)
         return True
 
     def set_running_or_notify_cancel(self) -> bool:
@@ -226,16 +238,17 @@ class Result(Future[T]):
             self._exception = exception
             self._state = FINISHED
             self._on_cancel = None
-            if self._waiter_list or self._cond is not None:
-                self._notify_locked()
+            watchers = self._watchers
+            if watchers is not None:
+                self._notify_locked(watchers)
         finally:
             lock.release()
-        if self._callbacks:
-            self._invoke_callbacks()
+        if watchers is not None and watchers.callbacks:
+            self._invoke_callbacks(watchers)
         return True
 
-    def _notify_locked(self) -> None:
-        waiters = self._waiter_list
+    def _notify_locked(self, watchers: Watchers) -> None:
+        waiters = watchers.waiters
         if waiters:
             if self._state == CANCELLED:
                 for waiter in waiters:
@@ -246,8 +259,8 @@ class Result(Future[T]):
             else:
                 for waiter in waiters:
                     waiter.add_result(self)
-        if self._cond is not None:
-            self._cond.notify_all()
+        if watchers.cond is not None:
+            watchers.cond.notify_all()
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -255,18 +268,16 @@ class Result(Future[T]):
         """Call ``fn(result)`` when the Result ends (now, if it already has)."""
         with self._scheduler.lock:
             if self._state not in _DONE:
-                if self._callbacks is None:
-                    self._callbacks = []
-                self._callbacks.append(fn)
+                self._watched().callbacks.append(fn)
                 return
         self._call(fn)
 
-    def _invoke_callbacks(self) -> None:
-        callbacks = self._callbacks
-        if callbacks:
-            self._callbacks = None
-            for fn in callbacks:
-                self._call(fn)
+    def _invoke_callbacks(self, watchers: Watchers) -> None:
+        # After the Result ended, outside the lock: nothing can be added any more.
+        callbacks = watchers.callbacks
+        watchers.callbacks = []
+        for fn in callbacks:
+            self._call(fn)
 
     def _call(self, fn: Callable[[Result[T]], object]) -> None:
         try:
@@ -319,10 +330,9 @@ class Result(Future[T]):
     def traceback(self) -> str | None:
         """The formatted traceback of the function's exception; None if it returned, was
         cancelled, or has not ended yet (this does not wait)."""
-        exception = self._exception
-        if exception is None:
+        if self._state != FINISHED or self._exception is None:
             return None
-        return "".join(_traceback.format_exception(exception))
+        return "".join(_traceback.format_exception(self._exception))
 
     def __repr__(self) -> str:
         state = self._state

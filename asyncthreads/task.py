@@ -21,8 +21,9 @@ import contextvars
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .arguments import check_optional_callable, check_result_q
 from .deferral import Deferral
-from .result import PENDING, Result
+from .result import PENDING, Result, Watchers
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -43,7 +44,12 @@ class Router(Protocol):
 class Task(Result[T]):
     """A queued function call and its Result. See the module docstring."""
 
-    __slots__ = ("_args", "_callback", "_context", "_fn", "_kwargs")
+    __slots__ = ("_args", "_context", "_extras", "_fn")
+
+    # (keyword arguments or None, callback or None), or None when there are neither: most
+    # calls have neither, and a slot that holds None still costs every pass of the
+    # garbage collector a visit.
+    _extras: tuple[dict[str, Any] | None, Callable[[Any], object] | None] | None
 
     def __init__(
         self,
@@ -52,24 +58,34 @@ class Task(Result[T]):
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        callback: Callable[[T], object] | None,
+        callback: Callable[[T], object] | None = None,
+        result_q: Any = None,
     ) -> None:
+        """Raises TypeError for a bad ``callback`` or ``result_q`` (the caller checks
+        ``fn``, whose name in the message is the caller's)."""
         # Result.__init__, inlined: this runs for every call.
         self._state = PENDING
-        self._result = None
-        self._exception = None
-        self._waiter_list = None
-        self._callbacks = None
-        self._cond = None
+        self._watchers = None
         self._scheduler = scheduler
         self._owner = owner
         self._actor = None
         self._on_cancel = None
         self._fn = fn
         self._args = args
-        self._kwargs = kwargs or None  # most calls have none: keep no empty dict alive
-        self._context = contextvars.copy_context()
-        self._callback = callback
+        context = contextvars.copy_context()
+        # An empty context is not kept: the call will run in a new empty one, which is
+        # the same thing, made when it runs. Most programs set no context variables, and a
+        # pending call then holds one object less.
+        self._context = context if context else None
+        if kwargs or callback is not None:
+            self._extras = (kwargs or None, callback)
+        else:
+            self._extras = None
+        if result_q is not None or callback is not None:
+            check_optional_callable(callback, "callback")
+            check_result_q(result_q)
+            if result_q is not None:
+                self._watchers = Watchers([result_q.put])
 
     @property
     def future(self) -> Task[T]:
@@ -80,22 +96,29 @@ class Task(Result[T]):
         if not self._begin():
             self._release()
             return
+        context = self._context
+        if context is None:
+            context = contextvars.Context()
         try:
-            kwargs = self._kwargs
-            if kwargs is None:
-                value = self._context.run(self._fn, *self._args)
+            extras = self._extras
+            if extras is None or extras[0] is None:
+                value = context.run(self._fn, *self._args)
             else:
-                value = self._context.run(self._fn, *self._args, **kwargs)
+                value = context.run(self._fn, *self._args, **extras[0])
             if value.__class__ is Deferral:
                 self._fn = value.fn
                 self._args = value.args
-                self._kwargs = value.kwargs or None
+                callback = None if extras is None else extras[1]
+                if value.kwargs or callback is not None:
+                    self._extras = (value.kwargs or None, callback)
+                else:
+                    self._extras = None
                 self._context = value.context
                 owner: Router = self._owner  # type: ignore[assignment]
                 owner._route(self, value.to_thread)
                 return
-            if self._callback is not None:
-                self._context.run(self._callback, value)
+            if extras is not None and extras[1] is not None:
+                context.run(extras[1], value)
         except BaseException as exc:  # a task must never kill its thread
             self._release()
             self._settle(None, exc)
@@ -103,13 +126,13 @@ class Task(Result[T]):
             self = None  # type: ignore[assignment]
         else:
             # self._release(), inlined: this is every call's path.
-            self._fn = self._args = self._kwargs = self._callback = self._context = None  # type: ignore[assignment]
+            self._fn = self._args = self._extras = self._context = None  # type: ignore[assignment]
             self._settle(value, None)
 
     def _release(self) -> None:
         # The call is over: let go of its function and arguments, as a finished
         # concurrent.futures work item does.
-        self._fn = self._args = self._kwargs = self._callback = self._context = None  # type: ignore[assignment]
+        self._fn = self._args = self._extras = self._context = None  # type: ignore[assignment]
 
     @property
     def name(self) -> str:

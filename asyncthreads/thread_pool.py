@@ -35,7 +35,7 @@ from concurrent.futures import Executor
 from contextlib import suppress
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .arguments import check_callable, check_count, check_optional_callable, check_result_q
+from .arguments import check_callable, check_count
 from .clock import Clock, SystemClock
 from .deferral import Deferral
 from .errors import QueueFull
@@ -198,28 +198,18 @@ class ThreadPool(Executor):
         Raises ``QueueFull`` if the bounded queue is full and ``RuntimeError`` after
         shutdown; then nothing was queued.
         """
-        check_callable(func, "func")
-        check_optional_callable(callback, "callback")
-        check_result_q(result_q)
-        return self._submit_new(func, args, kwargs, callback, result_q, self)
+        if not callable(func):
+            check_callable(func, "func")
+        return self._submit_new(Task(self._scheduler, self, func, args, kwargs, callback, result_q))
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Result[T]:
         """``concurrent.futures.Executor.submit``: every keyword goes to ``fn``."""
-        check_callable(fn, "fn")
-        return self._submit_new(fn, args, kwargs, None, None, self)
+        if not callable(fn):
+            check_callable(fn, "fn")
+        return self._submit_new(Task(self._scheduler, self, fn, args, kwargs))
 
-    def _submit_new(
-        self,
-        func: Callable[..., T],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        callback: Callable[[T], object] | None,
-        result_q: Any,
-        owner: object,
-    ) -> Result[T]:
-        result: Task[T] = Task(self._scheduler, owner, func, args, kwargs, callback)
-        if result_q is not None:
-            result._callbacks = [result_q.put]
+    def _submit_new(self, result: Task[T]) -> Result[T]:
+        """Queue a new task (its owner, this pool or a Reactor, has checked it may)."""
         max_queued = self._max_queued
         if max_queued:  # the bound needs the check and the append to be one step
             with self._lock:
