@@ -330,12 +330,8 @@ class Reactor:
         ready = self._ready
         deadlines = self._timers._deadlines
         if deadlines and deadlines[0] <= now:  # a racy peek: the next poll sees a newer head
-            lock = self._lock
-            lock.acquire()
-            try:
+            with self._lock:
                 self._timers.pop_due(now, ready)
-            finally:
-                lock.release()
         while True:
             while ready:
                 work = ready.popleft()
@@ -394,11 +390,8 @@ class Reactor:
             self._end_if_orphaned(task)
 
     def _schedule(self, deadline: float, work: Work, future: Result[Any]) -> None:
-        # `future` is work.future, passed in because this is every timer's path; the lock
-        # is taken without `with` for the same reason (see Result._cancel_if_pending).
-        lock = self._lock
-        lock.acquire()
-        try:
+        # `future` is work.future, passed in because this is every timer's path.
+        with self._lock:
             state = self._state
             if state is not _RUNNING and state is not _NEW:
                 raise RuntimeError(f"cannot schedule a call: {self._name} is {state.value}")
@@ -410,8 +403,6 @@ class Reactor:
                 handle = self._handle
             else:
                 handle = None
-        finally:
-            lock.release()
         if handle is not None:
             handle.wake()
 

@@ -164,14 +164,9 @@ class Result(Future[T]):
             return self._state == CANCELLED
         return self._cancel_if_pending()
 
-    # The sections below run for every call, so they take the lock with acquire() and
-    # try/finally: on CPython 3.11 that costs half of what a ``with`` block does.
-
     def _cancel_if_pending(self) -> bool:
         """Cancel and return True only if this call moved the Result from pending."""
-        lock = self._scheduler.lock
-        lock.acquire()
-        try:
+        with self._scheduler.lock:
             if self._state != PENDING:
                 return False
             self._state = CANCELLED
@@ -184,8 +179,6 @@ class Result(Future[T]):
             watchers = self._watchers
             if watchers is not None:
                 self._notify_locked(watchers)
-        finally:
-            lock.release()
         if watchers is not None and watchers.callbacks:
             self._invoke_callbacks(watchers)
         return True
@@ -205,17 +198,13 @@ class Result(Future[T]):
     def _begin(self) -> bool:
         """Start running: False if cancelled; True if started now or already running
         (the continuation of a deferral)."""
-        lock = self._scheduler.lock
-        lock.acquire()
-        try:
+        with self._scheduler.lock:
             state = self._state
             if state == PENDING:
                 self._state = RUNNING
                 self._on_cancel = None
                 return True
             return state == RUNNING
-        finally:
-            lock.release()
 
     def set_result(self, result: T) -> None:
         """Finish with ``result`` (Executor-implementation API)."""
@@ -229,9 +218,7 @@ class Result(Future[T]):
 
     def _settle(self, value: T | None, exception: BaseException | None) -> bool:
         """Finish or fail; False (and no change) if the Result had already ended."""
-        lock = self._scheduler.lock
-        lock.acquire()
-        try:
+        with self._scheduler.lock:
             if self._state in _DONE:
                 return False
             self._result = value
@@ -241,8 +228,6 @@ class Result(Future[T]):
             watchers = self._watchers
             if watchers is not None:
                 self._notify_locked(watchers)
-        finally:
-            lock.release()
         if watchers is not None and watchers.callbacks:
             self._invoke_callbacks(watchers)
         return True

@@ -273,9 +273,11 @@ class ThreadPool(Executor):
         """Take an idle worker off the stack, with or without the lock (list.pop is
         atomic); its handle to wake, or None. Only the pop changes anything here, so a
         caller paused after it cannot undo what the worker did since (see _next_for)."""
+        if not self._idle:  # the usual case when the pool is busy; an exception costs
+            return None
         try:
             return self._idle.pop().handle
-        except IndexError:
+        except IndexError:  # popped meanwhile by another caller
             return None
 
     def _route(self, task: Task[Any], to_thread: bool) -> None:
@@ -302,6 +304,24 @@ class ThreadPool(Executor):
 
     def _next_for(self, worker: _Worker) -> Work | Stop | None:
         """A worker asks for work: a task, STOP to exit, or None to wait to be woken."""
+        # The usual case first: take the next task without holding the lock while popping
+        # (deque.popleft is atomic). The lock is held only for a few attribute operations,
+        # with no call inside, so a thread never loses the interpreter lock while holding
+        # it; workers then never queue up on it (see Scheduler.lock).
+        queue = self._queue
+        if not self._retiring:
+            while queue:
+                try:
+                    work = queue.popleft()
+                except IndexError:  # another worker took the last one
+                    break
+                result = work.future
+                with self._lock:
+                    if result._state == CANCELLED:
+                        self._cancelled -= 1
+                        continue
+                    result._on_cancel = None
+                return work
         with self._lock:
             if self._retiring:
                 self._retiring -= 1
