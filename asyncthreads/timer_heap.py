@@ -98,8 +98,9 @@ class TimerHeap:
             deadline = deadlines[0]
             head = works[deadline]
             if isinstance(head, list):
-                if any(w.future._state != CANCELLED for w in head):
-                    return deadline
+                for work in head:  # a loop, not any(): no generator per look
+                    if work.future._state != CANCELLED:
+                        return deadline
                 dropped = len(head)
             elif head.future._state != CANCELLED:
                 return deadline  # the usual case

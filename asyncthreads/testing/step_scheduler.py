@@ -249,7 +249,7 @@ class StepScheduler:
             answer = record.actor.next_work(now)
             if answer is None:
                 timed.pop(record, None)
-            elif isinstance(answer, float):
+            elif type(answer) is float or isinstance(answer, float):
                 if answer <= now:
                     record.wake()
                 else:
@@ -319,9 +319,13 @@ class StepScheduler:
             if not record.poll_pending:  # record.wake(), inlined: ask it for work again
                 record.poll_pending = True
                 self._to_poll.append(record)
+        if type(work) is PeriodicTask and before != CANCELLED:
+            outcome = "returned"  # _outcome's answer for a periodic run, without the call
+        else:
+            outcome = _outcome(work, before)
         # tuple.__new__ directly: a NamedTuple's own __new__ is Python code, and this is
         # the simulation's hottest line.
-        event = _new_event(TraceEvent, (started, record.name, name, _outcome(work, before)))
+        event = _new_event(TraceEvent, (started, record.name, name, outcome))
         self.trace.record(event)
         return event
 
@@ -357,13 +361,24 @@ class StepScheduler:
         if when < self.clock.now():
             raise ValueError(f"time never goes backwards: now {self.clock.now()}, asked {when}")
         self._limits.append(min(when, self._limit()))
+        timed = self._timed
+        step = self._step
         try:
             while True:
-                self._run_until_idle()
-                deadline = self.next_deadline()
-                if deadline is None or deadline > when:
+                while step() is not None:  # _run_until_idle(), inlined
+                    pass
+                # next_deadline() and _move_to(deadline), inlined: this loop runs once for
+                # every instant at which something falls due.
+                self._poll()
+                if not timed:
                     break
-                self._move_to(deadline)
+                deadline = min(timed.values())
+                if deadline > when:
+                    break
+                self.clock._move_to(deadline)
+                for record in [r for r, due in timed.items() if due <= deadline]:
+                    del timed[record]
+                    record.wake()
             self._move_to(when)
             self._run_until_idle()
         finally:
