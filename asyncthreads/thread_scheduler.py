@@ -11,9 +11,13 @@ This is the only module of the library that touches threads, locks and real wait
   alive for ever; instead, at interpreter exit, every pool and reactor still running is
   shut down in reverse order of creation, which lets it finish the work already queued
   (pending timers are cancelled, as by ``Reactor.shutdown``).
-* Waiting for a Result blocks on a condition variable on the scheduler's lock, with real
-  time-outs that freezegun's ``freeze_time`` does not stop (the standard ``threading``
-  module keeps its own reference to the monotonic clock, which freezegun leaves alone).
+* Waiting for a Result blocks on a lock of the waiting thread's own (a ``_Gate``), listed
+  with the Result's waiters, which release it when the Result ends. The scheduler's lock
+  is held only to list and unlist it, never while blocked nor across the Python code of a
+  ``threading.Condition``: a thread that lost the interpreter lock while holding the
+  shared one would make every worker queue up behind it. Time-outs are real, and
+  freezegun's ``freeze_time`` does not stop them (the lock's own timed wait uses the
+  monotonic clock).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .errors import DeadlockError
+from .result import _DONE
 from .scheduler import STOP, Actor, Condition, Lock, Work
 
 if TYPE_CHECKING:
@@ -36,6 +41,9 @@ if TYPE_CHECKING:
 __all__ = ["ThreadScheduler"]
 
 logger = logging.getLogger("asyncthreads")
+
+# The real monotonic clock, as SystemClock reads it (out of freezegun's reach).
+_now = SystemClock.now
 
 # Longest single blocking wait the platform accepts; longer sleeps just wake and re-ask.
 _MAX_WAIT = threading.TIMEOUT_MAX
@@ -80,6 +88,36 @@ class _ActorThread(threading.Thread):
                 self.work = None
 
 
+class _Gate:
+    """One waiting thread's wake-up, listed among a Result's waiters: it has the methods
+    ``concurrent.futures`` waiters have, and the Result calls one (once) as it ends."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()  # held until the Result ends: wait() blocks on it
+
+    def add_result(self, future: object) -> None:
+        self._lock.release()
+
+    add_exception = add_cancelled = add_result
+
+    def wait(self, timeout: float | None) -> None:
+        """Block until released or ``timeout`` seconds pass (None: no limit)."""
+        if timeout is None:
+            while not self._lock.acquire(timeout=_MAX_WAIT):
+                pass
+            return
+        deadline = _now() + timeout
+        while True:
+            remaining = deadline - _now()
+            if remaining <= 0:
+                return
+            if self._lock.acquire(timeout=min(remaining, _MAX_WAIT)):
+                return
+
+
 class ThreadScheduler:
     """Runs each actor on its own daemon thread. See the module docstring."""
 
@@ -109,9 +147,18 @@ class ThreadScheduler:
                 f"{running} on {thread.name} waits for {result!r}, which only "
                 f"{thread.name} can complete"
             )
-        condition = result._condition
-        with condition:
-            return condition.wait_for(result.done, timeout)
+        gate = _Gate()
+        with self.lock:
+            if result._state in _DONE:
+                return True
+            waiters = result._watched().waiters
+            waiters.append(gate)
+        try:
+            gate.wait(timeout)
+        finally:
+            with self.lock, suppress(ValueError):
+                waiters.remove(gate)  # ValueError: the Result ended and let it go
+        return result.done()
 
     def at_exit(self, callback: Callable[[], object]) -> Callable[[], None]:
         return _exit_callbacks.register(callback)
