@@ -339,6 +339,8 @@ class ThreadPool(Executor):
             if self._closed:
                 self._retire(worker)
                 return STOP
+            if worker.handle is None:  # resize_pool is starting it, and will wake it
+                return None
             idle = self._idle
             if worker not in idle:  # asked again without being woken: listed once
                 idle.append(worker)
@@ -381,19 +383,25 @@ class ThreadPool(Executor):
             change = num_threads - self._size
             self._size = num_threads
             to_wake: list[ActorHandle | None] = []
+            new_workers: list[_Worker] = []
             if change > 0:
                 kept = min(change, self._retiring)  # workers not yet gone need not go
                 self._retiring -= kept
                 for _ in range(change - kept):
                     worker = _Worker(f"{self._name}-{next(self._worker_numbers)}", self)
                     self._workers.add(worker)
-                    # Started under the lock, so its handle is set before it can ask for
-                    # work; the new thread simply waits for the lock.
-                    worker.handle = self._scheduler.start(worker, self._clock)
+                    new_workers.append(worker)
             elif change < 0:
                 self._retiring -= change
                 for _ in range(min(-change, len(self._idle))):
                     to_wake.append(self._pop_idle())
+        # Started after the lock is released: a thread starting while this one held it
+        # would wait for it at once, and a thread blocked on the lock seeds a convoy (see
+        # Scheduler.lock). Until it has its handle, a worker does not list itself idle;
+        # the wake-up below makes it look again.
+        for worker in new_workers:
+            started = worker.handle = self._scheduler.start(worker, self._clock)
+            started.wake()
         for handle in to_wake:
             assert handle is not None
             handle.wake()
@@ -406,7 +414,8 @@ class ThreadPool(Executor):
         to_fail: list[Result[Any]] = []
         to_wake: list[ActorHandle | None] = []
         with self._lock:
-            workers = [worker.handle for worker in self._workers]
+            # (A worker resize_pool is still starting has no handle to join yet.)
+            workers = [worker.handle for worker in self._workers if worker.handle is not None]
             if not self._closed:
                 self._closed = True
                 self._size = 0
