@@ -149,7 +149,8 @@ class Scheduler(Protocol):
         ...
 
     def condition(self) -> Condition:
-        """A new condition variable on :attr:`lock`, made when a Result first gets a waiter."""
+        """A new condition variable on :attr:`lock`, made for a Result the first time
+        ``concurrent.futures.wait`` or ``as_completed`` reaches for its ``_condition``."""
         ...
 
     def start(self, actor: Actor, clock: Clock) -> ActorHandle:
