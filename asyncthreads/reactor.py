@@ -680,12 +680,7 @@ class Reactor:
                 result._actor = self._loop
                 work = _ToPool(periodic, self._pool) if periodic.in_thread else periodic
                 self._timers.push(deadline, work, result)
-                # _wake_for_timer_locked(deadline), inlined.
-                if self._asleep and (self._sleep_until is None or deadline < self._sleep_until):
-                    self._asleep = False
-                    handle = self._handle
-                else:
-                    handle = None
+                handle = self._wake_for_timer_locked(deadline)
         if stopping:
             result.cancel()
         elif handle is not None:

@@ -327,15 +327,9 @@ class ThreadPool(Executor):
                 self._retiring -= 1
                 self._retire(worker)
                 return STOP
-            queue = self._queue
-            while queue:
-                work = queue.popleft()
-                result = work.future
-                if result._state == CANCELLED:
-                    self._cancelled -= 1
-                    continue
-                result._on_cancel = None
-                return work
+            taken = self._pop_live_locked()
+            if taken is not None:
+                return taken
             if self._closed:
                 self._retire(worker)
                 return STOP
@@ -346,18 +340,26 @@ class ThreadPool(Executor):
                 idle.append(worker)
             # A caller may have queued a task, without the lock, after the look above and
             # before this worker was listed idle; look once more (see _submit_new).
-            while queue:
-                work = queue.popleft()
-                result = work.future
-                if result._state == CANCELLED:
-                    self._cancelled -= 1
-                    continue
-                result._on_cancel = None
+            taken = self._pop_live_locked()
+            if taken is not None:
                 # Unless a caller already took it off the stack to wake it (a spare wake-up).
                 with suppress(ValueError):
                     idle.remove(worker)
-                return work
-            return None
+            return taken
+
+    def _pop_live_locked(self) -> Work | None:
+        """Under the lock: the next queued work whose Result was not cancelled (cancelled
+        ones are dropped on the way), or None if there is none."""
+        queue = self._queue
+        while queue:
+            work = queue.popleft()
+            result = work.future
+            if result._state == CANCELLED:
+                self._cancelled -= 1
+                continue
+            result._on_cancel = None
+            return work
+        return None
 
     def _retire(self, worker: _Worker) -> None:
         # Under the lock.

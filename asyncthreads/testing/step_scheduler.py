@@ -367,18 +367,15 @@ class StepScheduler:
             while True:
                 while step() is not None:  # _run_until_idle(), inlined
                     pass
-                # next_deadline() and _move_to(deadline), inlined: this loop runs once for
-                # every instant at which something falls due.
+                # next_deadline(), inlined: this loop runs once for every instant at which
+                # something falls due.
                 self._poll()
                 if not timed:
                     break
                 deadline = min(timed.values())
                 if deadline > when:
                     break
-                self.clock._move_to(deadline)
-                for record in [r for r, due in timed.items() if due <= deadline]:
-                    del timed[record]
-                    record.wake()
+                self._move_to(deadline)
             self._move_to(when)
             self._run_until_idle()
         finally:
