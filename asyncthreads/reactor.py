@@ -331,6 +331,9 @@ class Reactor:
         deadlines = self._timers._deadlines
         if deadlines and deadlines[0] <= now:  # a racy peek: the next poll sees a newer head
             with self._lock:
+                # Woken by its deadline, the loop is no longer asleep: producers need not
+                # wake it (it looks at its queue and timers again before it sleeps).
+                self._asleep = False
                 self._timers.pop_due(now, ready)
         while True:
             while ready:
@@ -680,7 +683,8 @@ class Reactor:
                 result._actor = self._loop
                 work = _ToPool(periodic, self._pool) if periodic.in_thread else periodic
                 self._timers.push(deadline, work, result)
-                handle = self._wake_for_timer_locked(deadline)
+                # Usually this runs on the loop itself, which is awake: no call to check.
+                handle = self._wake_for_timer_locked(deadline) if self._asleep else None
         if stopping:
             result.cancel()
         elif handle is not None:
