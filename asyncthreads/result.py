@@ -162,7 +162,25 @@ class Result(Future[T]):
         """
         if self._state != PENDING:  # a settled state never changes: no lock needed
             return self._state == CANCELLED
-        return self._cancel_if_pending()
+        # _cancel_if_pending(), inlined (a Python call is a sixth of a cancellation's
+        # cost), but answering as a Future does when another thread cancelled first.
+        with self._scheduler.lock:
+            state = self._state
+            if state != PENDING:
+                return state == CANCELLED
+            self._state = CANCELLED
+            queue = self._on_cancel
+            if queue is not None:  # counted here: a call per cancellation costs too much
+                self._on_cancel = None
+                queue._cancelled += 1
+                if queue._cancelled >= queue._prune_at:
+                    queue._prune()
+            watchers = self._watchers
+            if watchers is not None:
+                self._notify_locked(watchers)
+        if watchers is not None and watchers.callbacks:
+            self._invoke_callbacks(watchers)
+        return True
 
     def _cancel_if_pending(self) -> bool:
         """Cancel and return True only if this call moved the Result from pending."""
