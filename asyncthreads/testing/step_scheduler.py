@@ -381,9 +381,13 @@ class StepScheduler:
         for record, deadline in timed.items():  # a loop, not a comprehension: no call
             if deadline <= when:
                 due.append(record)
+        to_poll = self._to_poll
         for record in due:
             del timed[record]
-            record.wake()
+            # record.wake(), inlined: a timed actor is idle (it answered with a deadline).
+            if not record.poll_pending:
+                record.poll_pending = True
+                to_poll.append(record)
 
     def advance_to(self, when: float) -> None:
         """Move time to ``when``, firing what falls due on the way at its exact time."""
