@@ -287,3 +287,35 @@ def test_trace_limit_keeps_the_newest_events_and_counts_all() -> None:
     assert [event.time for event in sim.trace] == [3.0, 4.0, 5.0]
     assert len(sim.trace) == 3
     assert sim.trace.total == 5
+
+
+# -- reading the trace ------------------------------------------------------------------
+
+
+def test_every_way_of_reading_the_trace_gives_trace_events(
+    sim: Simulation, reactor: Reactor
+) -> None:
+    reactor.call(ok)
+    reactor.call(ok)
+    sim.run_until_idle()
+
+    read = [*sim.trace, sim.trace[0], sim.trace[-1], *sim.trace.last(2)]
+
+    assert all(type(event) is TraceEvent for event in read)
+    assert [event.what for event in read] == ["ok"] * 6
+
+
+def test_last_gives_the_newest_events_oldest_first(sim: Simulation, reactor: Reactor) -> None:
+    for delay in (1, 2, 3):
+        reactor.call_later(delay, ok)
+    sim.advance(3)
+
+    assert [event.time for event in sim.trace.last(2)] == [2.0, 3.0]
+    assert [event.time for event in sim.trace.last(10)] == [1.0, 2.0, 3.0]
+
+
+def test_last_zero_gives_no_events(sim: Simulation, reactor: Reactor) -> None:
+    reactor.call(ok)
+    sim.run_until_idle()
+
+    assert sim.trace.last(0) == []

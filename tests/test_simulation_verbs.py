@@ -44,6 +44,7 @@ def test_step_returns_the_trace_event_of_what_ran(sim: Simulation, reactor: Reac
     event = sim.step()
 
     assert event == TraceEvent(0.0, "reactor", "answer", "returned")
+    assert type(event) is TraceEvent  # with its field names, not a bare tuple
     assert sim.trace[-1] == event
 
 

@@ -42,7 +42,7 @@ from ..result import CANCELLED, FINISHED, RUNNING
 from ..scheduler import STOP, Actor, Work
 from ..thread_pool import ThreadPool
 from .choosers import Candidate, Chooser, FifoChooser
-from .trace import Trace, TraceEvent
+from .trace import RawEvent, Trace, TraceEvent
 from .virtual_clock import VirtualClock
 
 if TYPE_CHECKING:
@@ -140,6 +140,7 @@ class _SimActor:
         "stopped",
     )
 
+    holding: Work | None
     running: Work | None
 
     def __init__(self, actor: Actor, scheduler: StepScheduler, number: int) -> None:
@@ -147,7 +148,7 @@ class _SimActor:
         self.name = actor.name
         self.number = number  # in start order: how replay tokens name the actor
         self.scheduler = scheduler
-        self.holding = False  # it has taken work that has not run yet
+        self.holding = None  # the work it has taken and not yet run
         self.poll_pending = False
         self.running = None  # the work it is running (perhaps blocked in a nested wait)
         self.stopped = False
@@ -155,7 +156,12 @@ class _SimActor:
     def wake(self) -> None:
         # An actor holding or running work is asked again when that work ends (see
         # StepScheduler._run_steps), so only an idle one is listed to be asked.
-        if not (self.poll_pending or self.holding or self.stopped or self.running is not None):
+        if not (
+            self.poll_pending
+            or self.stopped
+            or self.holding is not None
+            or self.running is not None
+        ):
             self.poll_pending = True
             self.scheduler._to_poll.append(self)
 
@@ -193,7 +199,7 @@ class StepScheduler:
         self.lock = _NullLock()  # an attribute: Results read it on every state change
         self._actors: list[_SimActor] = []  # live actors, in start order
         self._to_poll: deque[_SimActor] = deque()
-        self._ready: list[tuple[_SimActor, Work]] = []  # actors holding work, ready order
+        self._ready: list[_SimActor] = []  # actors holding work, in ready order
         self._timed: dict[_SimActor, float] = {}
         self._running: list[_SimActor] = []  # actors whose work is running, innermost last
         # Virtual times that running drives may not pass: an outer wait's deadline, the
@@ -258,14 +264,15 @@ class StepScheduler:
         """
         self._limits.append(self.clock._now)
         try:
-            return self._step()
+            event = self._run_steps(1)
         finally:
             self._limits.pop()
+        return None if event is None else TraceEvent._make(event)
 
-    def _step(self) -> TraceEvent | None:
+    def _step(self) -> RawEvent | None:
         return self._run_steps(1)
 
-    def _run_steps(self, limit: int) -> TraceEvent | None:
+    def _run_steps(self, limit: int) -> RawEvent | None:
         """Run ready work, one unit per step, until none is ready or ``limit`` steps ran;
         before each step, ask every actor that may have new work what it will do. Return
         the last step's event, or None if none ran (with ``limit`` 0: only ask).
@@ -276,11 +283,14 @@ class StepScheduler:
         to_poll = self._to_poll
         ready = self._ready
         timed = self._timed
+        running = self._running
+        clock = self.clock
+        trace = self.trace
         event = None
         ran = 0
         while True:
             # Poll. The time is read again each round: a step blocked in a wait moves it.
-            now = self.clock._now
+            now = clock._now
             while to_poll:
                 record = to_poll.popleft()  # idle: see _SimActor.wake
                 record.poll_pending = False
@@ -299,22 +309,24 @@ class StepScheduler:
                 else:
                     if timed:
                         timed.pop(record, None)
-                    record.holding = True
-                    ready.append((record, answer))
+                    record.holding = answer
+                    ready.append(record)
             if not ready:
                 self._steps_at_instant = 0
                 return event
             if ran == limit:
                 return event
             # Choose.
-            record, work = ready.pop() if len(ready) == 1 else self._choose(ready)
+            record = ready.pop() if len(ready) == 1 else self._choose(ready)
             self._steps_at_instant += 1
             if self._steps_at_instant > self.max_steps_per_instant:
-                ready.insert(0, (record, work))
+                ready.insert(0, record)
                 self._steps_at_instant = 0
                 raise NeverIdleError(self._never_idle_report())
             # Step.
-            record.holding = False
+            work = record.holding
+            assert work is not None, "a ready actor holds work"
+            record.holding = None
             before = work.future._state
             # The name now: a deferring Task is re-aimed at its continuation as it runs.
             name = work.name if type(work) is PeriodicTask else _name_of(work)
@@ -322,7 +334,6 @@ class StepScheduler:
             # get numbers of their own (replay tokens name decisions by step number).
             self.steps += 1
             record.running = work
-            running = self._running
             running.append(record)
             try:
                 work.run()
@@ -336,23 +347,21 @@ class StepScheduler:
                 outcome = "returned"  # _outcome's answer for a periodic run, without the call
             else:
                 outcome = _outcome(work, before)
-            # tuple.__new__ directly: a NamedTuple's own __new__ is Python code.
-            event = _new_event(TraceEvent, (now, record.name, name, outcome))
-            trace = self.trace
+            event = (now, record.name, name, outcome)  # a RawEvent: see the Trace module
             trace._events.append(event)  # trace.record(event), inlined
             trace.total += 1
             ran += 1
             if ran == limit:
                 return event
 
-    def _choose(self, ready: list[tuple[_SimActor, Work]]) -> tuple[_SimActor, Work]:
+    def _choose(self, ready: list[_SimActor]) -> _SimActor:
         """Take the ready actor the chooser picks (of several), noting a departure."""
-        candidates = [Candidate(r.number, r.name) for r, _ in ready]
+        candidates = [Candidate(r.number, r.name) for r in ready]
         index = self.chooser.choose(self.steps, candidates)
         if not 0 <= index < len(ready):
             raise ValueError(f"{self.chooser!r} chose {index} of {len(ready)} ready actors")
         if index:
-            self.departures.append((self.steps, ready[index][0].number))
+            self.departures.append((self.steps, ready[index].number))
         return ready.pop(index)
 
     def run_until_idle(self) -> int:
@@ -523,12 +532,11 @@ class StepScheduler:
     def pending(self) -> list[str]:
         """What each actor is doing or waiting for, and what is queued, as lines of text."""
         lines = [f"virtual time: {self.clock.now()}"]
-        in_hand = {id(r): w for r, w in self._ready}
         for record in self._actors:
             if record.running is not None:
                 state = f"running {_name_of(record.running)}, blocked in a wait"
-            elif id(record) in in_hand:
-                state = f"ready to run {_name_of(in_hand[id(record)])}"
+            elif record.holding is not None:
+                state = f"ready to run {_name_of(record.holding)}"
             elif record.poll_pending:
                 state = "woken, not yet asked for work"
             elif record in self._timed:
@@ -563,7 +571,6 @@ class StepScheduler:
         return "\n".join(self.pending()) + f"\nlast {len(events)} steps:\n" + trace
 
 
-_new_event = tuple.__new__
 _ALL = sys.maxsize  # a limit of steps that is no limit
 
 

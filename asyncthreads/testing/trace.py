@@ -35,16 +35,25 @@ class TraceEvent(NamedTuple):
         return f"t={self.time:<12.6g} {self.actor:<16} {self.what} -> {self.outcome}"
 
 
+# An event as the trace stores it: a plain (time, actor, what, outcome) tuple. Making a
+# TraceEvent (a tuple subclass) costs several times as much as a plain tuple, and a
+# simulation records an event on every step while most events are never read; so events
+# become TraceEvents as they are read.
+RawEvent = tuple[float, str, str, str]
+_as_event = TraceEvent._make
+
+
 class Trace:
     """The events of a simulation, oldest first; keeps the newest ``limit`` (None: all)."""
 
     __slots__ = ("_events", "total")
 
     def __init__(self, limit: int | None = 100_000) -> None:
-        self._events: deque[TraceEvent] = deque(maxlen=limit)
+        self._events: deque[RawEvent] = deque(maxlen=limit)
         self.total = 0  # steps ever recorded, including those no longer kept
 
-    def record(self, event: TraceEvent) -> None:
+    def record(self, event: RawEvent) -> None:
+        """Add an event (a TraceEvent, or its fields as a plain tuple)."""
         self._events.append(event)
         self.total += 1
 
@@ -52,19 +61,20 @@ class Trace:
         return len(self._events)
 
     def __iter__(self) -> Iterator[TraceEvent]:
-        return iter(self._events)
+        return map(_as_event, self._events)
 
     def __getitem__(self, index: int) -> TraceEvent:
-        return self._events[index]
+        return _as_event(self._events[index])
 
     def last(self, count: int) -> list[TraceEvent]:
         """The newest ``count`` events."""
         events = self._events
-        return list(events)[-count:] if count < len(events) else list(events)
+        skip = max(0, len(events) - max(0, count))
+        return [_as_event(event) for i, event in enumerate(events) if i >= skip]
 
     def timeline(self, last: int | None = None, *, per_actor: bool = False) -> str:
         """The events as text, one per line; ``per_actor`` groups them under each actor."""
-        events = self.last(last) if last is not None else list(self._events)
+        events = self.last(last) if last is not None else list(self)
         if not per_actor:
             return "\n".join(str(event) for event in events)
         lines: list[str] = []
@@ -84,7 +94,7 @@ class Trace:
         """
         rows: dict[str, int] = {}
         trace_events: list[dict[str, Any]] = []
-        for event in self._events:
+        for event in self:
             row = rows.setdefault(event.actor, len(rows) + 1)
             trace_events.append(
                 {
