@@ -199,9 +199,11 @@ class StepScheduler:
         self.lock = _NullLock()  # an attribute: Results read it on every state change
         self._actors: list[_SimActor] = []  # live actors, in start order
         self._to_poll: deque[_SimActor] = deque()
-        self._ready: list[_SimActor] = []  # actors holding work, in ready order
+        # Deques, not lists: each step appends to both and takes from both, and a list
+        # that goes from empty to one item and back reallocates its storage each time.
+        self._ready: deque[_SimActor] = deque()  # actors holding work, in ready order
         self._timed: dict[_SimActor, float] = {}
-        self._running: list[_SimActor] = []  # actors whose work is running, innermost last
+        self._running: deque[_SimActor] = deque()  # actors running work, innermost last
         # Virtual times that running drives may not pass: an outer wait's deadline, the
         # target of an advance, the instant of a step. Innermost last, never increasing.
         self._limits: list[float] = []
@@ -320,7 +322,7 @@ class StepScheduler:
             record = ready.pop() if len(ready) == 1 else self._choose(ready)
             self._steps_at_instant += 1
             if self._steps_at_instant > self.max_steps_per_instant:
-                ready.insert(0, record)
+                ready.appendleft(record)
                 self._steps_at_instant = 0
                 raise NeverIdleError(self._never_idle_report())
             # Step.
@@ -354,7 +356,7 @@ class StepScheduler:
             if ran == limit:
                 return event
 
-    def _choose(self, ready: list[_SimActor]) -> _SimActor:
+    def _choose(self, ready: deque[_SimActor]) -> _SimActor:
         """Take the ready actor the chooser picks (of several), noting a departure."""
         candidates = [Candidate(r.number, r.name) for r in ready]
         index = self.chooser.choose(self.steps, candidates)
@@ -362,7 +364,9 @@ class StepScheduler:
             raise ValueError(f"{self.chooser!r} chose {index} of {len(ready)} ready actors")
         if index:
             self.departures.append((self.steps, ready[index].number))
-        return ready.pop(index)
+        chosen = ready[index]
+        del ready[index]
+        return chosen
 
     def run_until_idle(self) -> int:
         """Run ready work at the current instant until none is left; return the count."""
@@ -384,17 +388,16 @@ class StepScheduler:
         return min(self._timed.values()) if self._timed else None
 
     def _move_to(self, when: float) -> None:
+        """Set the clock to ``when`` and wake every actor whose deadline it reaches.
+
+        A woken actor keeps its entry in ``_timed`` until it is polled, which replaces or
+        removes it (every answer does): deleting it here would cost more.
+        """
         self.clock._move_to(when)
-        timed = self._timed
-        due: list[_SimActor] = []
-        for record, deadline in timed.items():  # a loop, not a comprehension: no call
-            if deadline <= when:
-                due.append(record)
         to_poll = self._to_poll
-        for record in due:
-            del timed[record]
+        for record, deadline in self._timed.items():
             # record.wake(), inlined: a timed actor is idle (it answered with a deadline).
-            if not record.poll_pending:
+            if deadline <= when and not record.poll_pending:
                 record.poll_pending = True
                 to_poll.append(record)
 
