@@ -319,7 +319,10 @@ class StepScheduler:
             if ran == limit:
                 return event
             # Choose.
-            record = ready.pop() if len(ready) == 1 else self._choose(ready)
+            record = ready.pop()
+            if ready:  # several are ready: the chooser picks one
+                ready.append(record)
+                record = self._choose(ready)
             self._steps_at_instant += 1
             if self._steps_at_instant > self.max_steps_per_instant:
                 ready.appendleft(record)
@@ -330,8 +333,9 @@ class StepScheduler:
             assert work is not None, "a ready actor holds work"
             record.holding = None
             before = work.future._state
+            periodic = type(work) is PeriodicTask
             # The name now: a deferring Task is re-aimed at its continuation as it runs.
-            name = work.name if type(work) is PeriodicTask else _name_of(work)
+            name: str = work.name if periodic else _name_of(work)  # type: ignore[attr-defined]
             # Counted before it runs, so steps that run while this one is blocked in a wait
             # get numbers of their own (replay tokens name decisions by step number).
             self.steps += 1
@@ -345,10 +349,8 @@ class StepScheduler:
                 if not record.poll_pending:  # record.wake(), inlined: ask it for work again
                     record.poll_pending = True
                     to_poll.append(record)
-            if type(work) is PeriodicTask and before != CANCELLED:
-                outcome = "returned"  # _outcome's answer for a periodic run, without the call
-            else:
-                outcome = _outcome(work, before)
+            # A periodic run that started "returned" (_outcome's answer, without the call).
+            outcome = "returned" if periodic and before != CANCELLED else _outcome(work, before)
             event = (now, record.name, name, outcome)  # a RawEvent: see the Trace module
             trace._events.append(event)  # trace.record(event), inlined
             trace.total += 1
