@@ -98,7 +98,8 @@ class Lock(Protocol):
 
     def release(self) -> None: ...
 
-    def __enter__(self) -> bool: ...
+    # What ``with lock as x`` binds: True for a threading lock; nothing here relies on it.
+    def __enter__(self) -> object: ...
 
     def __exit__(
         self,
@@ -111,7 +112,7 @@ class Lock(Protocol):
 class Condition(Protocol):
     """A condition variable, as :class:`threading.Condition` (Result waiters use it)."""
 
-    def __enter__(self) -> bool: ...
+    def __enter__(self) -> object: ...
 
     def __exit__(
         self,

@@ -7,6 +7,8 @@ tests pin that it still reads and propagates as a lock does.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from asyncthreads.testing import Simulation
@@ -19,9 +21,17 @@ def test_an_exception_raised_under_the_simulation_lock_propagates() -> None:
         raise KeyError("raised inside")
 
 
-def test_entering_the_simulation_lock_gives_true_as_a_lock_does() -> None:
-    with Simulation().scheduler.lock as acquired:
-        assert acquired is True
+def test_the_simulation_lock_works_in_an_exit_stack() -> None:
+    # ExitStack calls type(lock).__enter__(lock), a different call from the with statement's.
+    lock = Simulation().scheduler.lock
+
+    def raise_under_the_lock() -> None:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(lock)
+            raise KeyError("raised inside")
+
+    with pytest.raises(KeyError, match="raised inside"):
+        raise_under_the_lock()
 
 
 def test_the_simulation_lock_can_be_entered_again_while_held() -> None:
