@@ -7,8 +7,9 @@ random order shared by every contender.
 
 * **call_later, then cancel half**: ``n`` ``call_later`` (each returns a Result, a
   TimerHandle, a ``sched`` Event), then every other one is cancelled: asyncthreads
-  ``Result.cancel()``, asyncio ``TimerHandle.cancel()``, and ``sched.scheduler`` at a
-  smaller ``n``, since its ``cancel`` is O(n) (a list remove and a heapify).
+  ``Result.cancel()`` (and, in runs of its own, ``Reactor.cancel_scheduled(result)``),
+  asyncio ``TimerHandle.cancel()``, and ``sched.scheduler`` at a smaller ``n``, since its
+  ``cancel`` is O(n) (a list remove and a heapify).
 * **Flatness**: the cost per ``call_later`` and per cancel with 1,000 to 1,000,000 timers
   already pending, in rounds (schedule a batch, cancel it). asyncthreads prunes cancelled
   timers itself; an asyncio loop prunes only when it runs, so between rounds (untimed) the
@@ -60,8 +61,11 @@ def _close(reactor: Reactor) -> None:
 # -- call_later, then cancel half --------------------------------------------------------
 
 
-def asyncthreads_schedule_cancel(delays: list[float]) -> tuple[float, float]:
-    """(us per call_later, us per cancel)."""
+def asyncthreads_schedule_cancel(
+    delays: list[float], by_reactor: bool = False
+) -> tuple[float, float]:
+    """(us per call_later, us per cancel): ``Result.cancel()``, or with ``by_reactor``
+    ``Reactor.cancel_scheduled(result)``."""
     reactor = _idle_reactor()
     try:
         call_later = reactor.call_later
@@ -69,9 +73,15 @@ def asyncthreads_schedule_cancel(delays: list[float]) -> tuple[float, float]:
         results = [call_later(delay, _noop) for delay in delays]
         scheduled = time.perf_counter() - start
         half = results[::2]
-        start = time.perf_counter()
-        for result in half:
-            result.cancel()
+        if by_reactor:
+            cancel_scheduled = reactor.cancel_scheduled
+            start = time.perf_counter()
+            for result in half:
+                cancel_scheduled(result)
+        else:
+            start = time.perf_counter()
+            for result in half:
+                result.cancel()
         cancelled = time.perf_counter() - start
         return scheduled / len(delays) * 1e6, cancelled / len(half) * 1e6
     finally:
@@ -256,9 +266,11 @@ def run(config: Config) -> list[Table | Matrix]:
     delays = _delays(n)
     runs = config.runs_or(5)
     ours, theirs, sched_label = "asyncthreads", "asyncio", f"sched (n={n_sched:,})"
+    by_reactor = "asyncthreads, cancel_scheduled"
     timed = interleave(
         [
             (ours, partial(asyncthreads_schedule_cancel, delays)),
+            (by_reactor, partial(asyncthreads_schedule_cancel, delays, by_reactor=True)),
             (theirs, partial(asyncio_schedule_cancel, delays)),
             (sched_label, partial(sched_schedule_cancel, delays[:n_sched])),
         ],
@@ -297,6 +309,22 @@ def run(config: Config) -> list[Table | Matrix]:
         [
             Group(f"call_later, {n:,} timers", "us per call", rows(0, call_later_names)),
             Group(f"cancel, {n // 2:,} of them", "us per cancel", rows(1, cancel_names)),
+            Group(
+                f"cancel_scheduled, {n // 2:,} of them",
+                "us per cancel",
+                [
+                    Row(
+                        "asyncthreads Reactor.cancel_scheduled(result)",
+                        [s[1] for s in timed[by_reactor]],
+                        role="asyncthreads",
+                    ),
+                    Row(
+                        "asyncio TimerHandle.cancel()",
+                        [s[1] for s in timed[theirs]],
+                        target=Target(1.0),
+                    ),
+                ],
+            ),
             Group(
                 f"memory per pending timer, {n_bytes:,} timers (tracemalloc)",
                 "B",
