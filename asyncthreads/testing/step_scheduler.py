@@ -274,13 +274,16 @@ class StepScheduler:
     def _step(self) -> RawEvent | None:
         return self._run_steps(1)
 
-    def _run_steps(self, limit: int) -> RawEvent | None:
+    def _run_steps(self, limit: int, until: float | None = None) -> RawEvent | None:
         """Run ready work, one unit per step, until none is ready or ``limit`` steps ran;
         before each step, ask every actor that may have new work what it will do. Return
         the last step's event, or None if none ran (with ``limit`` 0: only ask).
 
+        With ``until``, when no work is ready, move time to the earliest deadline an
+        actor asked for, if it is at or before ``until``, and go on (advance_to).
+
         The simulation's hottest code: every unit of work runs here, so the polls, the
-        choice and the step are one loop rather than calls.
+        choice, the step and the moves of time are one loop rather than calls.
         """
         to_poll = self._to_poll
         ready = self._ready
@@ -315,7 +318,13 @@ class StepScheduler:
                     ready.append(record)
             if not ready:
                 self._steps_at_instant = 0
-                return event
+                if until is None or not timed:
+                    return event
+                deadline = min(timed.values())
+                if deadline > until:
+                    return event
+                self._move_to(deadline)
+                continue
             if ran == limit:
                 return event
             # Choose.
@@ -408,20 +417,8 @@ class StepScheduler:
         if when < self.clock.now():
             raise ValueError(f"time never goes backwards: now {self.clock.now()}, asked {when}")
         self._limits.append(min(when, self._limit()))
-        timed = self._timed
-        run_steps = self._run_steps
         try:
-            while True:
-                # Run until idle (which polls every actor that may have new work), then
-                # take the next deadline: this loop runs once for every instant at which
-                # something falls due.
-                run_steps(_ALL)
-                if not timed:
-                    break
-                deadline = min(timed.values())
-                if deadline > when:
-                    break
-                self._move_to(deadline)
+            self._run_steps(_ALL, until=when)  # each deadline on the way, in turn
             self._move_to(when)
             self._run_until_idle()
         finally:
