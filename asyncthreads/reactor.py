@@ -676,16 +676,18 @@ class Reactor:
         with self._lock:
             if result._state != PENDING:
                 return
-            state = self._state
-            stopping = state is _STOPPING or state is _STOPPED
-            if not stopping:
+            # Runs happen only once the loop has started: not running is shutting down.
+            running = self._state is _RUNNING
+            if running:
                 deadline = periodic.advance(now)
-                result._actor = self._loop
-                work = _ToPool(periodic, self._pool) if periodic.in_thread else periodic
-                self._timers.push(deadline, work, result)
+                if periodic.in_thread:
+                    result._actor = self._loop  # the pool cleared it for the run
+                    self._timers.push(deadline, _ToPool(periodic, self._pool), result)
+                else:
+                    self._timers.push(deadline, periodic, result)
                 # Usually this runs on the loop itself, which is awake: no call to check.
                 handle = self._wake_for_timer_locked(deadline) if self._asleep else None
-        if stopping:
+        if not running:
             result.cancel()
         elif handle is not None:
             handle.wake()
