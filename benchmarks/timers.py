@@ -9,7 +9,9 @@ random order shared by every contender.
   TimerHandle, a ``sched`` Event), then every other one is cancelled: asyncthreads
   ``Result.cancel()`` (and, in runs of its own, ``Reactor.cancel_scheduled(result)``),
   asyncio ``TimerHandle.cancel()``, and ``sched.scheduler`` at a smaller ``n``, since its
-  ``cancel`` is O(n) (a list remove and a heapify).
+  ``cancel`` is O(n) (a list remove and a heapify). asyncio's cancel is for its loop's
+  thread only; ``concurrent.futures.Future.cancel()`` on pending Futures (no timer) shows
+  what the standard library's thread-safe cancellation costs.
 * **Flatness**: the cost per ``call_later`` and per cancel with 1,000 to 1,000,000 timers
   already pending, in rounds (schedule a batch, cancel it). asyncthreads prunes cancelled
   timers itself; an asyncio loop prunes only when it runs, so between rounds (untimed) the
@@ -29,6 +31,7 @@ import sched
 import time
 import tracemalloc
 from collections.abc import Callable
+from concurrent.futures import Future
 from functools import partial
 
 from asyncthreads import Reactor, ThreadPool
@@ -103,6 +106,18 @@ def asyncio_schedule_cancel(delays: list[float]) -> tuple[float, float]:
         return scheduled / len(delays) * 1e6, cancelled / len(half) * 1e6
     finally:
         loop.close()
+
+
+def future_cancel(n: int) -> tuple[float, float]:
+    """(0, us per cancel) for ``concurrent.futures.Future.cancel()`` on half of ``n``
+    pending Futures: the standard library's thread-safe cancellation, with no timer."""
+    futures: list[Future[None]] = [Future() for _ in range(n)]
+    half = futures[::2]
+    start = time.perf_counter()
+    for future in half:
+        future.cancel()
+    cancelled = time.perf_counter() - start
+    return 0.0, cancelled / len(half) * 1e6
 
 
 def sched_schedule_cancel(delays: list[float]) -> tuple[float, float]:
@@ -267,10 +282,12 @@ def run(config: Config) -> list[Table | Matrix]:
     runs = config.runs_or(5)
     ours, theirs, sched_label = "asyncthreads", "asyncio", f"sched (n={n_sched:,})"
     by_reactor = "asyncthreads, cancel_scheduled"
+    futures = "concurrent.futures"
     timed = interleave(
         [
             (ours, partial(asyncthreads_schedule_cancel, delays)),
             (by_reactor, partial(asyncthreads_schedule_cancel, delays, by_reactor=True)),
+            (futures, partial(future_cancel, n)),
             (theirs, partial(asyncio_schedule_cancel, delays)),
             (sched_label, partial(sched_schedule_cancel, delays[:n_sched])),
         ],
@@ -283,6 +300,10 @@ def run(config: Config) -> list[Table | Matrix]:
             Row(names[1], [s[index] for s in timed[theirs]], target=Target(1.0)),
             Row(names[2], [s[index] for s in timed[sched_label]]),
         ]
+
+    thread_safe_cancel = Row(
+        "concurrent.futures Future.cancel() (no timer)", [s[1] for s in timed[futures]]
+    )
 
     call_later_names = (
         "asyncthreads Reactor.call_later",
@@ -308,7 +329,11 @@ def run(config: Config) -> list[Table | Matrix]:
         f"3. timers: {n:,} call_later, then cancel every other one; memory per timer",
         [
             Group(f"call_later, {n:,} timers", "us per call", rows(0, call_later_names)),
-            Group(f"cancel, {n // 2:,} of them", "us per cancel", rows(1, cancel_names)),
+            Group(
+                f"cancel, {n // 2:,} of them",
+                "us per cancel",
+                [*rows(1, cancel_names), thread_safe_cancel],
+            ),
             Group(
                 f"cancel_scheduled, {n // 2:,} of them",
                 "us per cancel",
@@ -323,6 +348,7 @@ def run(config: Config) -> list[Table | Matrix]:
                         [s[1] for s in timed[theirs]],
                         target=Target(1.0),
                     ),
+                    thread_safe_cancel,
                 ],
             ),
             Group(
@@ -345,6 +371,8 @@ def run(config: Config) -> list[Table | Matrix]:
             "the garbage collector is on: call_later's cost includes its passes over the "
             "new timers",
             f"sched at n={n_sched:,}: its cancel is O(n) (list.remove + heapify)",
+            "asyncthreads' cancel and concurrent.futures' are thread-safe (a lock); "
+            "asyncio's TimerHandle.cancel is for the loop's own thread only",
             "memory: everything a pending timer keeps allocated, its Result or handle included",
         ],
     )
