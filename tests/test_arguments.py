@@ -22,11 +22,6 @@ pytestmark = pytest.mark.timeout(30)
 NOT_CALLABLE = 42
 
 
-@pytest.fixture
-def gate() -> threading.Event:
-    return threading.Event()
-
-
 def hold(queue_call: Callable[[Callable[[], bool]], Result[bool]], gate: threading.Event) -> None:
     """Queue a call that blocks until ``gate`` is set; return once it has started."""
     started = threading.Event()

@@ -48,12 +48,6 @@ def unique_name() -> str:
 
 
 @pytest.fixture
-def gate() -> threading.Event:
-    """Holds the calls that ``hold`` occupies until the test sets it."""
-    return threading.Event()
-
-
-@pytest.fixture
 def make_reactor(gate: threading.Event) -> Iterator[Callable[..., Reactor]]:
     """Make Reactors (not started) that are released and shut down after the test."""
     reactors: list[Reactor] = []

@@ -29,12 +29,6 @@ def fail() -> None:
 
 
 @pytest.fixture
-def gate() -> threading.Event:
-    """Holds the worker that ``hold_worker`` occupies until the test sets it."""
-    return threading.Event()
-
-
-@pytest.fixture
 def pool(gate: threading.Event) -> Iterator[ThreadPool]:
     """One worker, so a held worker leaves every later task queued."""
     pool = ThreadPool(1, name="interop")

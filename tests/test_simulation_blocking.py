@@ -7,18 +7,10 @@ blocked. Nothing here may hang (the suite's timeout would catch it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from asyncthreads import DeadlockError, Reactor, ThreadPool
 from asyncthreads.testing import BlockedTaskError, Simulation, TraceEvent
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulation]:
-    with Simulation() as simulation:
-        yield simulation
 
 
 @pytest.fixture

@@ -4,19 +4,12 @@ text; Chrome trace-event export; the same scenario run twice gives the same trac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asyncthreads import Reactor, ThreadPool, defer_to_thread
 from asyncthreads.testing import Simulation, Trace, TraceEvent
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulation]:
-    with Simulation() as simulation:
-        yield simulation
 
 
 @pytest.fixture

@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from asyncthreads import DeadlockError, Reactor, Result, ThreadPool
 from asyncthreads.testing import NeverIdleError, Simulation, StepLimitError, TraceEvent
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulation]:
-    with Simulation() as simulation:
-        yield simulation
 
 
 @pytest.fixture

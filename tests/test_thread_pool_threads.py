@@ -22,12 +22,6 @@ class Boom(Exception):
 
 
 @pytest.fixture
-def gate() -> threading.Event:
-    """Holds the workers that ``hold_workers`` occupies until the test sets it."""
-    return threading.Event()
-
-
-@pytest.fixture
 def make_pool(gate: threading.Event) -> Iterator[Callable[..., ThreadPool]]:
     """Make ThreadPools that are released and shut down after the test."""
     pools: list[ThreadPool] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Iterator
 
 import freezegun
 import pytest
@@ -18,12 +17,6 @@ from asyncthreads import Reactor
 from asyncthreads.testing import Simulation
 
 NEW_YEAR = datetime.datetime(2024, 1, 1)
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulation]:
-    with Simulation() as simulation:
-        yield simulation
 
 
 @pytest.fixture
