@@ -198,6 +198,28 @@ def test_fifo_chooser_finishes_pool_tasks_in_queue_order(asyncthreads_sim: Simul
     assert sim.replay_token == "at2:"
 
 
+# -- several reactors ------------------------------------------------------------------------
+
+
+def test_reactors_due_at_one_instant_run_in_the_order_they_asked_for_it(
+    asyncthreads_sim: Simulation,
+) -> None:
+    sim = asyncthreads_sim
+    first = sim.reactor(threads=0, name="first")
+    second = sim.reactor(threads=0, name="second")
+    ran: list[str] = []
+    early = first.call_at(1.0, ran.append, "first at 1")
+    first.call_at(2.0, ran.append, "first at 2")
+    second.call_at(2.0, ran.append, "second at 2")
+    sim.run_until_idle()
+
+    # Woken at t=1 for nothing, `first` asks for t=2 again: after `second` did.
+    early.cancel()
+    sim.advance_to(3.0)
+
+    assert ran == ["second at 2", "first at 2"]
+
+
 # -- reproducibility ------------------------------------------------------------------------
 
 

@@ -306,6 +306,12 @@ class StepScheduler:
                     if answer <= now:
                         record.wake()
                     else:
+                        # An entry whose time has come (the move that woke this actor
+                        # left it: see _move_to) goes first, so the new deadline is
+                        # listed last, after those asked for earlier, as a new entry is.
+                        stale = timed.get(record)
+                        if stale is not None and stale <= now:
+                            del timed[record]
                         timed[record] = answer
                 elif answer is STOP:
                     record.stopped = True
@@ -401,8 +407,9 @@ class StepScheduler:
     def _move_to(self, when: float) -> None:
         """Set the clock to ``when`` and wake every actor whose deadline it reaches.
 
-        A woken actor keeps its entry in ``_timed`` until it is polled, which replaces or
-        removes it (every answer does): deleting it here would cost more.
+        A woken actor keeps its entry in ``_timed`` until it is polled, which removes it
+        (every answer does; a new deadline is then listed last): deleting it here would
+        cost more.
         """
         self.clock._move_to(when)
         to_poll = self._to_poll
