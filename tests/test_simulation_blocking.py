@@ -199,6 +199,20 @@ def test_task_blocked_past_an_outer_timeout_fails_with_blocked_task_error(
     assert sim.now <= 10.0
 
 
+def test_advance_shorter_than_a_sleep_in_a_task_fails_that_task_as_blocked(
+    sim: Simulation, reactor: Reactor
+) -> None:
+    # Nothing else is scheduled: only the sleep's own timeout could end its wait.
+    task = reactor.call_in_thread(sim.sleep, 2)
+
+    sim.advance(1)
+
+    assert sim.now == 1.0
+    error = task.exception(timeout=0)
+    assert isinstance(error, BlockedTaskError)
+    assert "t=2.0, past t=1.0" in str(error)
+
+
 def test_advance_shorter_than_a_task_blocked_on_a_timer_fails_that_task(
     sim: Simulation, reactor: Reactor
 ) -> None:

@@ -463,7 +463,10 @@ class StepScheduler:
                     self._run_until_idle()
                     return done()
                 if next_time is None:
-                    raise DeadlockError(self._deadlock_report(waited))
+                    if deadline is None:
+                        raise DeadlockError(self._deadlock_report(waited))
+                    # Only its own timeout can end this wait, and that is past the limit.
+                    raise BlockedTaskError(self._blocked_report(waited, own, outer))
                 if next_time > outer:
                     raise BlockedTaskError(self._blocked_report(waited, next_time, outer))
                 self._move_to(next_time)
