@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -70,7 +71,7 @@ class Trace:
         """The newest ``count`` events."""
         events = self._events
         skip = max(0, len(events) - max(0, count))
-        return [_as_event(event) for i, event in enumerate(events) if i >= skip]
+        return [_as_event(event) for event in islice(events, skip, None)]
 
     def timeline(self, last: int | None = None, *, per_actor: bool = False) -> str:
         """The events as text, one per line; ``per_actor`` groups them under each actor."""
