@@ -33,8 +33,10 @@ import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
+from typing import Any
 
 from asyncthreads import Reactor, ThreadPool
+from asyncthreads.testing.step_scheduler import _NullLock
 
 from .config import Config
 from .harness import Group, Matrix, Row, Table, Target, interleave
@@ -65,17 +67,23 @@ def _close(reactor: Reactor) -> None:
 
 
 def asyncthreads_schedule_cancel(
-    delays: list[float], by_reactor: bool = False
+    delays: list[float], by_reactor: bool = False, unlocked: bool = False
 ) -> tuple[float, float]:
     """(us per call_later, us per cancel): ``Result.cancel()``, or with ``by_reactor``
-    ``Reactor.cancel_scheduled(result)``."""
+    ``Reactor.cancel_scheduled(result)``. With ``unlocked``, the scheduler's lock is
+    swapped for the simulation's no-op lock while cancelling: what the cancel costs
+    without its thread safety (a floor, not something to use)."""
     reactor = _idle_reactor()
+    scheduler: Any = reactor.scheduler
+    lock = scheduler.lock
     try:
         call_later = reactor.call_later
         start = time.perf_counter()
         results = [call_later(delay, _noop) for delay in delays]
         scheduled = time.perf_counter() - start
         half = results[::2]
+        if unlocked:
+            scheduler.lock = _NullLock()
         if by_reactor:
             cancel_scheduled = reactor.cancel_scheduled
             start = time.perf_counter()
@@ -88,6 +96,7 @@ def asyncthreads_schedule_cancel(
         cancelled = time.perf_counter() - start
         return scheduled / len(delays) * 1e6, cancelled / len(half) * 1e6
     finally:
+        scheduler.lock = lock
         _close(reactor)
 
 
@@ -283,9 +292,11 @@ def run(config: Config) -> list[Table | Matrix]:
     ours, theirs, sched_label = "asyncthreads", "asyncio", f"sched (n={n_sched:,})"
     by_reactor = "asyncthreads, cancel_scheduled"
     futures = "concurrent.futures"
+    unlocked = "asyncthreads, no-op lock"
     timed = interleave(
         [
             (ours, partial(asyncthreads_schedule_cancel, delays)),
+            (unlocked, partial(asyncthreads_schedule_cancel, delays, unlocked=True)),
             (by_reactor, partial(asyncthreads_schedule_cancel, delays, by_reactor=True)),
             (futures, partial(future_cancel, n)),
             (theirs, partial(asyncio_schedule_cancel, delays)),
@@ -332,7 +343,15 @@ def run(config: Config) -> list[Table | Matrix]:
             Group(
                 f"cancel, {n // 2:,} of them",
                 "us per cancel",
-                [*rows(1, cancel_names), thread_safe_cancel],
+                [
+                    *rows(1, cancel_names),
+                    thread_safe_cancel,
+                    Row(
+                        "asyncthreads Result.cancel(), its lock a no-op",
+                        [s[1] for s in timed[unlocked]],
+                        role="floor",
+                    ),
+                ],
             ),
             Group(
                 f"cancel_scheduled, {n // 2:,} of them",
@@ -373,6 +392,8 @@ def run(config: Config) -> list[Table | Matrix]:
             f"sched at n={n_sched:,}: its cancel is O(n) (list.remove + heapify)",
             "asyncthreads' cancel and concurrent.futures' are thread-safe (a lock); "
             "asyncio's TimerHandle.cancel is for the loop's own thread only",
+            "floor: the same cancel with the scheduler's lock swapped for the simulation's "
+            "no-op lock (not thread-safe): what the lock costs",
             "memory: everything a pending timer keeps allocated, its Result or handle included",
         ],
     )
