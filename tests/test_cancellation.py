@@ -7,6 +7,7 @@ from __future__ import annotations
 import queue
 import random
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -288,16 +289,54 @@ def test_cancelled_timer_never_appears_in_the_trace(asyncthreads_sim: Simulation
     ]
 
 
-def test_cancelled_timers_do_not_pile_up_in_the_heap(asyncthreads_sim: Simulation) -> None:
+# Result.cancel() and Reactor.cancel_scheduled() each carry the cancellation itself
+# (inlined for speed), so what they must both do is checked for each.
+CANCELLERS = {
+    "Result.cancel": lambda reactor, result: result.cancel(),
+    "Reactor.cancel_scheduled": lambda reactor, result: reactor.cancel_scheduled(result),
+}
+
+
+@pytest.mark.parametrize("cancel", CANCELLERS.values(), ids=CANCELLERS.keys())
+def test_cancelled_timers_do_not_pile_up_in_the_heap(
+    asyncthreads_sim: Simulation, cancel: Callable[[Reactor, Result[Any]], bool]
+) -> None:
     reactor = asyncthreads_sim.reactor()
     results = [reactor.call_later(1.0 + i / 1000, lambda: None) for i in range(10_000)]
 
     for result in random.Random(3).sample(results, 9_000):
-        result.cancel()
+        assert cancel(reactor, result) is True
 
     assert reactor.timer_count == 1_000
     # Lazy deletion: cancelled entries never outnumber live ones (past a small floor).
     assert reactor._timers.stored_count <= 2 * reactor.timer_count
+
+
+@pytest.mark.parametrize("cancel", CANCELLERS.values(), ids=CANCELLERS.keys())
+def test_cancelling_runs_each_done_callback_once_with_the_cancelled_result(
+    asyncthreads_sim: Simulation, cancel: Callable[[Reactor, Result[Any]], bool]
+) -> None:
+    reactor = asyncthreads_sim.reactor()
+    result = reactor.call_later(1.0, lambda: None)
+    calls: list[bool] = []
+    result.add_done_callback(lambda done: calls.append(done.cancelled()))
+
+    assert cancel(reactor, result) is True
+    asyncthreads_sim.advance(2)
+
+    assert calls == [True]
+
+
+@pytest.mark.parametrize("cancel", CANCELLERS.values(), ids=CANCELLERS.keys())
+def test_cancelling_a_pooled_call_frees_its_place_in_the_queue_count(
+    asyncthreads_sim: Simulation, cancel: Callable[[Reactor, Result[Any]], bool]
+) -> None:
+    reactor = asyncthreads_sim.reactor(threads=0)
+    results = [reactor.call_in_thread(lambda: None) for _ in range(3)]
+
+    assert cancel(reactor, results[1]) is True
+
+    assert reactor.thread_pool.queued_count == 2
 
 
 def test_remaining_timers_still_fire_in_order_after_mass_cancellation(
