@@ -293,10 +293,15 @@ def run(config: Config) -> list[Table | Matrix]:
     by_reactor = "asyncthreads, cancel_scheduled"
     futures = "concurrent.futures"
     unlocked = "asyncthreads, no-op lock"
+    unlocked_by_reactor = "asyncthreads, cancel_scheduled, no-op lock"
     timed = interleave(
         [
             (ours, partial(asyncthreads_schedule_cancel, delays)),
             (unlocked, partial(asyncthreads_schedule_cancel, delays, unlocked=True)),
+            (
+                unlocked_by_reactor,
+                partial(asyncthreads_schedule_cancel, delays, by_reactor=True, unlocked=True),
+            ),
             (by_reactor, partial(asyncthreads_schedule_cancel, delays, by_reactor=True)),
             (futures, partial(future_cancel, n)),
             (theirs, partial(asyncio_schedule_cancel, delays)),
@@ -368,6 +373,11 @@ def run(config: Config) -> list[Table | Matrix]:
                         target=Target(1.0),
                     ),
                     thread_safe_cancel,
+                    Row(
+                        "asyncthreads Reactor.cancel_scheduled(result), its lock a no-op",
+                        [s[1] for s in timed[unlocked_by_reactor]],
+                        role="floor",
+                    ),
                 ],
             ),
             Group(
