@@ -310,27 +310,26 @@ def run(config: Config) -> list[Table | Matrix]:
         runs,
     )
 
-    def rows(index: int, names: tuple[str, str, str]) -> list[Row]:
-        return [
-            Row(names[0], [s[index] for s in timed[ours]], role="asyncthreads"),
-            Row(names[1], [s[index] for s in timed[theirs]], target=Target(1.0)),
-            Row(names[2], [s[index] for s in timed[sched_label]]),
-        ]
+    def scheduling(label: str) -> list[float]:
+        return [s[0] for s in timed[label]]
 
-    thread_safe_cancel = Row(
-        "concurrent.futures Future.cancel() (no timer)", [s[1] for s in timed[futures]]
-    )
+    def cancels(label: str) -> list[float]:
+        return [s[1] for s in timed[label]]
 
-    call_later_names = (
-        "asyncthreads Reactor.call_later",
-        "asyncio loop.call_later",
-        f"sched.scheduler.enter (n={n_sched:,})",
-    )
-    cancel_names = (
-        "asyncthreads Result.cancel()",
-        "asyncio TimerHandle.cancel()",
-        f"sched.scheduler.cancel (n={n_sched:,})",
-    )
+    def cancel_group(what: str, call: str, label: str, floor: str, *more: Row) -> Group:
+        """asyncthreads' ``call`` against asyncio's cancel, the standard library's
+        thread-safe cancel and the same call with a no-op lock (with ``more`` rows)."""
+        return Group(
+            f"{what}, {n // 2:,} of them",
+            "us per cancel",
+            [
+                Row(f"asyncthreads {call}", cancels(label), role="asyncthreads"),
+                Row("asyncio TimerHandle.cancel()", cancels(theirs), target=Target(1.0)),
+                *more,
+                Row("concurrent.futures Future.cancel() (no timer)", cancels(futures)),
+                Row(f"asyncthreads {call}, its lock a no-op", cancels(floor), role="floor"),
+            ],
+        )
 
     n_bytes = config.size(10_000, 1_000)
     memory = interleave(
@@ -344,41 +343,27 @@ def run(config: Config) -> list[Table | Matrix]:
     main = Table(
         f"3. timers: {n:,} call_later, then cancel every other one; memory per timer",
         [
-            Group(f"call_later, {n:,} timers", "us per call", rows(0, call_later_names)),
             Group(
-                f"cancel, {n // 2:,} of them",
-                "us per cancel",
+                f"call_later, {n:,} timers",
+                "us per call",
                 [
-                    *rows(1, cancel_names),
-                    thread_safe_cancel,
-                    Row(
-                        "asyncthreads Result.cancel(), its lock a no-op",
-                        [s[1] for s in timed[unlocked]],
-                        role="floor",
-                    ),
+                    Row("asyncthreads Reactor.call_later", scheduling(ours), role="asyncthreads"),
+                    Row("asyncio loop.call_later", scheduling(theirs), target=Target(1.0)),
+                    Row(f"sched.scheduler.enter (n={n_sched:,})", scheduling(sched_label)),
                 ],
             ),
-            Group(
-                f"cancel_scheduled, {n // 2:,} of them",
-                "us per cancel",
-                [
-                    Row(
-                        "asyncthreads Reactor.cancel_scheduled(result)",
-                        [s[1] for s in timed[by_reactor]],
-                        role="asyncthreads",
-                    ),
-                    Row(
-                        "asyncio TimerHandle.cancel()",
-                        [s[1] for s in timed[theirs]],
-                        target=Target(1.0),
-                    ),
-                    thread_safe_cancel,
-                    Row(
-                        "asyncthreads Reactor.cancel_scheduled(result), its lock a no-op",
-                        [s[1] for s in timed[unlocked_by_reactor]],
-                        role="floor",
-                    ),
-                ],
+            cancel_group(
+                "cancel",
+                "Result.cancel()",
+                ours,
+                unlocked,
+                Row(f"sched.scheduler.cancel (n={n_sched:,})", cancels(sched_label)),
+            ),
+            cancel_group(
+                "cancel_scheduled",
+                "Reactor.cancel_scheduled(result)",
+                by_reactor,
+                unlocked_by_reactor,
             ),
             Group(
                 f"memory per pending timer, {n_bytes:,} timers (tracemalloc)",
