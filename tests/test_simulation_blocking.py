@@ -1,8 +1,8 @@
 """Blocking inside a task under a Simulation: a task that waits on another Result.
 
-A wait inside a task drives the *other* actors while the waiting one stays blocked, as a
-blocked thread would; a wait that could never end raises DeadlockError naming who is
-blocked. Nothing here may hang (the suite's timeout would catch it).
+A wait inside a task suspends its own simulated thread while the others run, as a
+blocked thread would; a wait of the test that could never end raises DeadlockError
+naming who is blocked. Nothing here may hang (the suite's timeout would catch it).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from asyncthreads import DeadlockError, Reactor, ThreadPool
-from asyncthreads.testing import BlockedTaskError, Simulation, TraceEvent
+from asyncthreads.testing import Simulation, TraceEvent
 
 
 @pytest.fixture
@@ -41,10 +41,11 @@ def test_a_wait_in_a_pool_task_runs_the_reactor_meanwhile(
 ) -> None:
     reactor.call_in_thread(ask_the_reactor, reactor).result()
 
-    # The reactor call ran (and is traced) before the blocked pool task ended.
-    assert [(e.actor, e.what) for e in sim.trace] == [
-        ("the-reactor", "seven"),
-        ("the-reactor-pool-1", "ask_the_reactor"),
+    # The pool task blocked, the reactor call ran, then the pool task ended.
+    assert [(e.actor, e.what, e.outcome) for e in sim.trace] == [
+        ("the-reactor-pool-1", "ask_the_reactor", "blocked"),
+        ("the-reactor", "seven", "returned"),
+        ("the-reactor-pool-1", "ask_the_reactor", "returned"),
     ]
 
 
@@ -55,7 +56,11 @@ def test_reactor_call_waiting_on_a_pool_task_gets_its_value(
         return reactor.call_in_thread(seven).result() + 1
 
     assert reactor.call(on_reactor).result() == 8
-    assert sim.trace[0].what == "seven"  # the pool ran while the reactor was blocked
+    # The pool ran while the reactor was blocked.
+    assert [(e.what, e.outcome) for e in sim.trace][:2] == [
+        (on_reactor.__qualname__, "blocked"),
+        ("seven", "returned"),
+    ]
 
 
 def test_pool_task_waiting_on_a_timer_advances_virtual_time(
@@ -123,16 +128,16 @@ def test_own_pool_deadlock_names_the_blocked_worker_and_task(sim: Simulation) ->
     assert "queued task: seven" in report  # what it waits for is stuck behind it
 
 
-def test_deadlock_inside_a_task_fails_only_that_task(sim: Simulation) -> None:
+def test_pool_task_waiting_on_its_own_one_worker_pool_stays_blocked_as_a_thread_would(
+    sim: Simulation,
+) -> None:
     pool = sim.thread_pool(1, name="solo")
     result = pool.queue_task(ask_the_pool, pool)
     sim.run_until_idle()
 
-    assert isinstance(result.exception(), DeadlockError)
-    assert list(sim.trace) == [
-        TraceEvent(0.0, "solo-1", "ask_the_pool", "raised DeadlockError"),
-        TraceEvent(0.0, "solo-1", "seven", "returned"),
-    ]
+    assert not result.done()
+    assert list(sim.trace) == [TraceEvent(0.0, "solo-1", "ask_the_pool", "blocked")]
+    assert "waits for the Result of seven" in actor_line(sim.pending(), "solo-1")
 
 
 def ask_the_pool_from_the_reactor(reactor: Reactor) -> int:
@@ -183,37 +188,36 @@ def test_nested_wait_with_a_virtual_timeout_returns_the_value_when_in_time(
     assert reactor.call_in_thread(pool_task).result() == (7, 2.0)
 
 
-def test_task_blocked_past_an_outer_timeout_fails_with_blocked_task_error(
+def test_outer_wait_times_out_while_the_task_stays_blocked_on_its_timer(
     sim: Simulation, reactor: Reactor
 ) -> None:
-    """A blocked task cannot be suspended while the outer wait times out: rather than
-    silently run past the outer deadline, the blocked task fails, naming itself."""
-
     def pool_task() -> int:
         return reactor.call_later(30, seven).result(timeout=50)
 
     task = reactor.call_in_thread(pool_task)
 
-    with pytest.raises(BlockedTaskError, match=r"pool_task .* t=30\.0, past t=10\.0"):
+    with pytest.raises(TimeoutError):
         task.result(timeout=10)
-    assert sim.now <= 10.0
+    assert sim.now == 10.0
+    assert task.result() == 7
+    assert sim.now == 30.0
 
 
-def test_advance_shorter_than_a_sleep_in_a_task_fails_that_task_as_blocked(
+def test_advance_shorter_than_a_sleep_in_a_task_leaves_it_asleep(
     sim: Simulation, reactor: Reactor
 ) -> None:
-    # Nothing else is scheduled: only the sleep's own timeout could end its wait.
     task = reactor.call_in_thread(sim.sleep, 2)
 
     sim.advance(1)
 
     assert sim.now == 1.0
-    error = task.exception(timeout=0)
-    assert isinstance(error, BlockedTaskError)
-    assert "t=2.0, past t=1.0" in str(error)
+    assert not task.done()
+    sim.advance(1)
+    assert task.done()
+    assert task.exception() is None
 
 
-def test_advance_shorter_than_a_task_blocked_on_a_timer_fails_that_task(
+def test_advance_shorter_than_a_task_blocked_on_a_timer_leaves_it_blocked(
     sim: Simulation, reactor: Reactor
 ) -> None:
     def pool_task() -> int:
@@ -224,4 +228,6 @@ def test_advance_shorter_than_a_task_blocked_on_a_timer_fails_that_task(
     sim.advance(5)
 
     assert sim.now == 5.0
-    assert isinstance(task.exception(timeout=0), BlockedTaskError)
+    assert not task.done()
+    sim.advance(25)
+    assert task.result(timeout=0) == 7

@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .choosers import Candidate, Chooser, FifoChooser, PCTChooser, RandomChooser, ReplayChooser
+from .sim_thread import UnsimulatedWaitError
 from .simulation import Simulation
-from .step_scheduler import BlockedTaskError, NeverIdleError, StepLimitError, StepScheduler
+from .step_scheduler import NeverIdleError, StepLimitError, StepScheduler
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from .strategies import HypothesisChooser
 
 __all__ = [
-    "BlockedTaskError",
     "Candidate",
     "Chooser",
     "FifoChooser",
@@ -41,6 +41,7 @@ __all__ = [
     "StepScheduler",
     "Trace",
     "TraceEvent",
+    "UnsimulatedWaitError",
     "VirtualClock",
     "schedules",
 ]

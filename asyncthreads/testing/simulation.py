@@ -13,6 +13,8 @@
 What a test may rely on:
 
 * No OS thread is ever started; all work runs on the test's thread, one unit per step.
+  A task that blocks (``sim.sleep``, a Result wait) suspends only its own simulated
+  thread; time moves when every simulated thread is blocked, asleep or idle.
 * :meth:`advance` / :meth:`advance_to` fire every timer due on the way in (deadline,
   scheduling order) order, the clock reading exactly that timer's deadline while it runs,
   including timers scheduled during the advance; work that becomes ready at an instant
@@ -38,6 +40,7 @@ from ..reactor import Reactor
 from ..result import Result
 from ..thread_pool import ThreadPool
 from .choosers import Chooser, RandomChooser, ReplayChooser, encode_token
+from .sim_thread import SleepBlocker
 from .step_scheduler import StepScheduler
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
@@ -134,12 +137,15 @@ class Simulation:
     def sleep(self, seconds: float) -> None:
         """Block for ``seconds`` virtual seconds, as ``time.sleep`` blocks a thread.
 
-        Called inside a task (a test's stand-in for slow work), it blocks that task's
-        actor while the others run and time moves; it follows the rules of any wait inside
-        a task (see :class:`BlockedTaskError`). Called from the test, it is ``advance``.
+        Called inside a task (a test's stand-in for slow work), it suspends that task's
+        simulated thread while the others run and time moves; ``sleep(0)`` is a
+        schedule point. Called from the test, it is ``advance``.
         """
-        never: Result[None] = Result(self.scheduler)
-        never.wait(seconds)
+        seconds = float(seconds)
+        if math.isnan(seconds) or seconds < 0:
+            raise ValueError(f"seconds must not be negative, got {seconds}")
+        until = self.clock.now() + seconds
+        self.scheduler.block(SleepBlocker(until), until)
 
     def run_until(self, result: Result[T], timeout: float | None = None) -> Result[T]:
         """Run until ``result`` is done; return it.
@@ -222,11 +228,13 @@ class Simulation:
 
     def close(self) -> None:
         """Shut down what :meth:`reactor` and :meth:`thread_pool` built, cancelling what
-        has not run, so every Result they returned ends. Idempotent."""
+        has not run, and end every simulated thread still blocked (``GreenletExit`` is
+        raised where it waits), so every Result they returned ends. Idempotent."""
         built, self._built = self._built, []
         for thing in reversed(built):
             thing.shutdown(wait=False, cancel_futures=True)
         self.scheduler.run_until_idle()
+        self.scheduler.close()
 
     def __enter__(self) -> Simulation:
         return self
