@@ -1,4 +1,4 @@
-"""Three small races in user code built on asyncthreads, each beside its fix.
+"""Four small races in user code built on asyncthreads, each beside its fix.
 
 Each bug is realistic and *intermittent*: the buggy code passes under the default FIFO
 order of a simulation (and most of the time on real threads), and fails only under some
@@ -19,8 +19,15 @@ and replay it, and that the fixed version survives the same exploration.
 3. :class:`QuoteBoard`, **completion order assumed to be submission order**: quotes are
    fetched side by side, collected as they complete, and zipped with the symbols.
    :class:`FixedQuoteBoard` collects each quote with its symbol.
+4. :class:`ViewCounter`, a **read-then-store between two pool threads**: each pool
+   thread reads the count, does some work, and stores the count it read plus one. Two
+   threads that both read before either stores lose a view. The work between is marked
+   with :func:`asyncthreads.testing.checkpoint` (a no-op outside a simulation), where
+   real threads could be switched. :class:`FixedViewCounter` leaves the count to the
+   reactor thread, which adds one in a single step.
 
-The code uses the production API only; nothing in it knows about tests.
+The code uses the production API only, and ``checkpoint()``; nothing in it knows about
+tests.
 """
 
 from __future__ import annotations
@@ -29,14 +36,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from asyncthreads import Deferral, Reactor, Result, defer
+from asyncthreads.testing import checkpoint
 
 __all__ = [
     "FixedLedger",
     "FixedPriceCache",
     "FixedQuoteBoard",
+    "FixedViewCounter",
     "Ledger",
     "PriceCache",
     "QuoteBoard",
+    "ViewCounter",
 ]
 
 
@@ -190,3 +200,38 @@ class FixedQuoteBoard(QuoteBoard):
         for symbol in symbols:
             self._reactor.call_in_thread(fetch_one, symbol, callback=collected)
         return board
+
+
+# -- 4. a read-then-store between two pool threads ----------------------------------------
+
+
+class ViewCounter:
+    """Counts page views; each view is handled on a pool thread.
+
+    The bug: a handler reads ``views``, does its work, then stores what it read plus
+    one. Two handlers that both read before either stores count two views as one.
+    """
+
+    def __init__(self, reactor: Reactor) -> None:
+        self._reactor = reactor
+        self.views = 0
+
+    def view(self) -> Result[None]:
+        """Handle one view in the pool. Any thread."""
+        return self._reactor.call_in_thread(self._handle)
+
+    def _handle(self) -> None:
+        seen = self.views
+        checkpoint()  # the handler's work: another thread may run meanwhile
+        self.views = seen + 1  # BUG: stores a count another thread may have moved on
+
+
+class FixedViewCounter(ViewCounter):
+    """The fix: the count belongs to the reactor thread, which adds one in one step."""
+
+    def _handle(self) -> None:
+        checkpoint()  # the same work, the same chance of a switch
+        self._reactor.call(self._add_one).result()
+
+    def _add_one(self) -> None:
+        self.views += 1

@@ -1,6 +1,6 @@
 """Planted races: does exploring interleavings find real bugs, shrink them and replay them?
 
-``examples/races.py`` holds three small bugs in user code built on asyncthreads, each
+``examples/races.py`` holds four small bugs in user code built on asyncthreads, each
 beside its fix. Each passes under the simulation's default FIFO order (as such bugs pass
 most runs on real threads) and fails under some interleavings only. For each, the tests
 below check that
@@ -30,10 +30,13 @@ departure)::
     1 lost update (Ledger)   1/14, 3    9, 41      0, 109     7, at2:1:0,2:0,3:0
     2 check-then-act (cache) 6/11, 2    5, 77      0, 130     3, at2:1:2,2:2
     3 completion order       25/30, 1   0, 243     0, 245     2, at2:0:1
+    4 read-then-store        4/6, 1     0, 145     15, 30     3, at2:1:1
 
 The runs take 5 to 8 steps. Bug 1 shows what PCT is for: it needs the reactor starved
 for three pool steps in a row, which uniform random choice gives in one run of seven and
-PCT in one of three. Hypothesis shrinks each bug to the fewest departures it needs.
+PCT in one of three. Bug 4 is found only because the handler's ``checkpoint()`` is a
+schedule point: its one departure is the decision there (step 1). Hypothesis shrinks
+each bug to the fewest departures it needs.
 
 ``HYPOTHESIS_PROFILE=deep pytest property_tests -n auto`` explores the fixed versions
 further, in busier runs with too many schedules to try them all
@@ -55,9 +58,11 @@ from examples.races import (
     FixedLedger,
     FixedPriceCache,
     FixedQuoteBoard,
+    FixedViewCounter,
     Ledger,
     PriceCache,
     QuoteBoard,
+    ViewCounter,
 )
 
 SEEDS = 300  # seeds of random and of PCT exploration
@@ -130,6 +135,17 @@ def quote_board(sim: Simulation, fixed: bool, busy: bool = False) -> None:
     assert shown.result() == quotes
 
 
+def page_views(sim: Simulation, fixed: bool, busy: bool = False) -> None:
+    """Two views (five if busy) handled side by side on two pool threads."""
+    reactor = sim.reactor(threads=2)
+    counter = (FixedViewCounter if fixed else ViewCounter)(reactor)
+    views = 5 if busy else 2
+    handled = [counter.view() for _ in range(views)]
+    for result in handled:
+        result.result()
+    assert counter.views == views
+
+
 @dataclass(frozen=True)
 class PlantedRace:
     name: str
@@ -141,6 +157,7 @@ RACES = [
     PlantedRace("lost-update", deposits, fewest_departures=3),
     PlantedRace("check-then-act", price_requests, fewest_departures=2),
     PlantedRace("completion-order", quote_board, fewest_departures=1),
+    PlantedRace("read-then-store", page_views, fewest_departures=1),
 ]
 by_name = pytest.mark.parametrize("race", RACES, ids=[race.name for race in RACES])
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from asyncthreads import DeadlockError
-from asyncthreads.testing import Candidate, Simulation
+from asyncthreads.testing import Candidate, Simulation, checkpoint
 from asyncthreads.testing.sim_thread import SimThread, TestThread
 
 
@@ -263,3 +264,57 @@ def test_no_os_thread_is_started_by_tasks_that_block(sim: Simulation) -> None:
     results[-1].result()
 
     assert threading.active_count() == threads_before
+
+
+def test_checkpoint_on_the_test_thread_does_nothing(sim: Simulation) -> None:
+    pool = sim.thread_pool(1)
+    task = pool.submit(int)
+
+    checkpoint()
+
+    assert not task.done()
+    assert sim.trace.total == 0
+
+
+@pytest.mark.timeout(10)
+def test_checkpoint_on_a_real_thread_does_nothing() -> None:
+    def task() -> str:
+        checkpoint()
+        return "ran"
+
+    with ThreadPoolExecutor(1) as executor:
+        assert executor.submit(task).result() == "ran"
+
+
+def test_checkpoint_in_simulated_work_is_a_schedule_point() -> None:
+    with Simulation(chooser=PickLastFromStep(1)) as sim:
+        pool = sim.thread_pool(2)
+        order: list[str] = []
+
+        def first() -> None:
+            order.append("first, before")
+            checkpoint()
+            order.append("first, after")
+
+        pool.submit(first)
+        pool.submit(order.append, "second")
+        sim.run_until_idle()
+
+    assert order == ["first, before", "second", "first, after"]
+
+
+def test_sleep_zero_in_a_task_lets_the_other_ready_task_run_first(sim: Simulation) -> None:
+    pool = sim.thread_pool(2)
+    order: list[str] = []
+
+    def first() -> None:
+        order.append("first, before")
+        sim.sleep(0)
+        order.append("first, after")
+
+    pool.submit(first)
+    pool.submit(order.append, "second")
+    sim.run_until_idle()
+
+    assert order == ["first, before", "second", "first, after"]
+    assert sim.now == 0.0

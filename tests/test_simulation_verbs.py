@@ -488,3 +488,42 @@ def test_sleep_from_the_test_advances_time_running_what_falls_due(
     sim.sleep(5)
 
     assert (fired, sim.now) == ([2.0], 5.0)
+
+
+def test_a_long_queue_drained_at_one_instant_is_not_a_livelock() -> None:
+    with Simulation(max_steps_per_instant=50) as sim:
+        reactor = sim.reactor(1)
+        calls = [reactor.call(int) for _ in range(500)]
+
+        assert sim.run_until_idle() == 500
+        assert all(call.done() for call in calls)
+
+
+def test_150_000_calls_queued_at_one_instant_all_run_at_that_instant(sim: Simulation) -> None:
+    reactor = sim.reactor(1)
+    ran = [0]
+
+    def count() -> None:
+        ran[0] += 1
+
+    for _ in range(150_000):
+        reactor.call(count)
+    sim.advance(1)
+
+    assert ran == [150_000]
+    assert [(e.time, e.what) for e in sim.trace.last(1)] == [(0.0, count.__qualname__)]
+
+
+def test_a_livelock_behind_a_long_queue_is_still_reported() -> None:
+    sim = Simulation(max_steps_per_instant=50)
+    reactor = sim.reactor(1)
+
+    def requeue_forever() -> None:
+        reactor.call(requeue_forever)
+
+    for _ in range(120):
+        reactor.call(int)
+    reactor.call(requeue_forever)
+
+    with pytest.raises(NeverIdleError, match="requeue_forever"):
+        sim.run_until_idle()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .choosers import Candidate, Chooser, FifoChooser, PCTChooser, RandomChooser, ReplayChooser
 from .sim_thread import UnsimulatedWaitError
 from .simulation import Simulation
-from .step_scheduler import NeverIdleError, StepLimitError, StepScheduler
+from .step_scheduler import NeverIdleError, StepLimitError, StepScheduler, checkpoint
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
 
@@ -43,6 +43,7 @@ __all__ = [
     "TraceEvent",
     "UnsimulatedWaitError",
     "VirtualClock",
+    "checkpoint",
     "schedules",
 ]
 

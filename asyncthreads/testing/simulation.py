@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from ..reactor import Reactor
 from ..result import Result
 from ..thread_pool import ThreadPool
-from .choosers import Chooser, RandomChooser, ReplayChooser, encode_token
+from .choosers import Chooser, FifoChooser, RandomChooser, ReplayChooser, encode_token
 from .sim_thread import SleepBlocker
 from .step_scheduler import StepScheduler
 from .trace import Trace, TraceEvent
@@ -233,8 +233,14 @@ class Simulation:
         built, self._built = self._built, []
         for thing in reversed(built):
             thing.shutdown(wait=False, cancel_futures=True)
-        self.scheduler.run_until_idle()
-        self.scheduler.close()
+        # The run's decisions are over: a chooser that ended it (hypothesis's StopTest)
+        # is not asked again.
+        chooser, self.scheduler.chooser = self.scheduler.chooser, FifoChooser()
+        try:
+            self.scheduler.run_until_idle()
+            self.scheduler.close()
+        finally:
+            self.scheduler.chooser = chooser
 
     def __enter__(self) -> Simulation:
         return self

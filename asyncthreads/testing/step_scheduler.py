@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from ..result import Result
     from ..scheduler import Work
 
-__all__ = ["NeverIdleError", "StepLimitError", "StepScheduler"]
+__all__ = ["NeverIdleError", "StepLimitError", "StepScheduler", "checkpoint"]
 
 
 class StepLimitError(RuntimeError):
@@ -173,12 +173,36 @@ class _Request:
         self.bounded = bounded  # reaching stop_at is a StepLimitError
 
 
-def _carry(scheduler_ref: weakref.ref[StepScheduler]) -> None:
+class _Carrier(greenlet):  # type: ignore[misc]
+    """A greenlet that steps a simulation; all simulated work runs on carriers."""
+
+    def __init__(self, scheduler: StepScheduler, parent: Any) -> None:
+        super().__init__(_carry, parent)
+        self.scheduler_ref = weakref.ref(scheduler)
+
+
+def checkpoint() -> None:
+    """A schedule point: inside simulated work, the chooser may let another ready
+    simulated thread run first (recorded in the replay token); FIFO continues. Outside
+    a simulation (on real threads, or on the test's own thread) it does nothing.
+
+    Put it between a read and the write that depends on it, to let exploration find
+    the interleavings real threads could show there.
+    """
+    carrier = getcurrent()
+    if type(carrier) is _Carrier:
+        scheduler = carrier.scheduler_ref()
+        if scheduler is not None:
+            scheduler.schedule_point()
+
+
+def _carry() -> None:
     """A carrier greenlet's body: step the simulation for whoever needs it, for ever.
 
     Idle, a carrier waits at one of two switches below, holding only a weak reference
     to its scheduler; switched to, it steps the current request.
     """
+    scheduler_ref = getcurrent().scheduler_ref
     while True:
         scheduler = scheduler_ref()
         if scheduler is None:
@@ -425,7 +449,7 @@ class StepScheduler:
         carrier.switch()
 
     def _new_carrier(self) -> Any:
-        return greenlet(lambda: _carry(weakref.ref(self)), parent=self._test_greenlet)
+        return _Carrier(self, self._test_greenlet)
 
     def _record(self, event: RawEvent) -> None:
         self.trace.record(event)
