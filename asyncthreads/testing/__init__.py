@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .choosers import Candidate, Chooser, FifoChooser, PCTChooser, RandomChooser, ReplayChooser
+from .explore import Exploration, NondeterministicScenarioError, explore
 from .sim_thread import UnsimulatedWaitError
 from .simulation import Simulation
 from .step_scheduler import NeverIdleError, StepLimitError, StepScheduler, checkpoint
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Candidate",
     "Chooser",
+    "Exploration",
     "FifoChooser",
     "NeverIdleError",
+    "NondeterministicScenarioError",
     "PCTChooser",
     "RandomChooser",
     "ReplayChooser",
@@ -44,6 +47,7 @@ __all__ = [
     "UnsimulatedWaitError",
     "VirtualClock",
     "checkpoint",
+    "explore",
     "schedules",
 ]
 
