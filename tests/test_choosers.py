@@ -273,8 +273,8 @@ def test_pct_chooser_of_depth_two_switches_actor_once_at_a_step_below_expected_s
     [
         (0, 200, "depth must be at least 1"),
         (-1, 200, "depth must be at least 1"),
-        (3, 2, "expected_steps must be at least depth"),
-        (1, 0, "expected_steps must be at least depth"),
+        (3, 2, "expected_decisions must be at least depth"),
+        (1, 0, "expected_decisions must be at least depth"),
     ],
 )
 def test_pct_chooser_rejects_a_depth_below_one_or_fewer_expected_steps_than_depth(
@@ -485,3 +485,34 @@ def test_a_run_with_a_task_blocked_in_a_wait_is_reproduced_by_its_replay_token()
     replayed = Simulation(replay=recorded.replay_token)  # ValueError: steps must increase
 
     assert pause_and_race(replayed) == original
+
+
+def test_pct_chooser_places_its_change_points_on_decisions_not_steps() -> None:
+    # Decisions ten steps apart: change points drawn among the first five *steps* would
+    # all fall before the second decision.
+    switched_at = set()
+    for seed in range(40):
+        chooser = PCTChooser(seed, depth=2, expected_decisions=5)
+        winners = []
+        for decision in range(8):
+            ready = [A0, A1] if decision % 2 == 0 else [A1, A0]
+            winners.append(ready[chooser.choose(10 * decision, ready)].actor)
+        switches = [i for i in range(1, 8) if winners[i] != winners[i - 1]]
+        assert len(switches) == 1, f"seed {seed}: {winners}"
+        switched_at.add(switches[0])
+
+    assert switched_at == {1, 2, 3, 4}
+
+
+def test_pct_chooser_counts_the_decisions_it_was_asked() -> None:
+    chooser = PCTChooser(1)
+    for step in (0, 5, 9):
+        chooser.choose(step, READY)
+
+    assert chooser.decisions == 3
+
+
+def test_pct_chooser_takes_expected_steps_as_the_old_name_of_expected_decisions() -> None:
+    assert PCTChooser(1, expected_steps=40).expected_decisions == 40
+    with pytest.raises(ValueError, match="not both"):
+        PCTChooser(1, expected_decisions=40, expected_steps=40)

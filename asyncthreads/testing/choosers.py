@@ -92,37 +92,66 @@ class PCTChooser:
     """Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010), seeded.
 
     Each actor gets a random priority when first seen, and the highest-priority ready
-    actor runs. At ``depth - 1`` change points, steps drawn at random below
-    ``expected_steps``, the actor about to run drops below every initial priority. A bug
-    that needs ``depth`` ordering constraints is found with probability at least
-    1 / (actors * expected_steps ** (depth - 1)) per run, far better than uniform random
-    choice for bugs that need one actor to be starved for a while.
+    actor runs. At ``depth - 1`` change points, decisions drawn at random from the 2nd to the
+    ``expected_decisions``-th, the actor about to run drops below every initial priority. A
+    bug that needs ``depth`` ordering constraints is found with probability at least
+    1 / (actors * expected_decisions ** (depth - 1)) per run, far better than uniform
+    random choice for bugs that need one actor to be starved for a while.
+
+    Change points count *decisions* (the times the chooser is asked, when several actors
+    are ready), not steps: a step where only one actor could run is no place to change
+    anything. Set ``expected_decisions`` near the number a run makes, which
+    :attr:`decisions` tells after a run; more wastes change points past the run's end,
+    fewer never reaches its later decisions. (``expected_steps`` is its old name.)
     """
 
-    __slots__ = ("_changes", "_priorities", "_random", "depth", "expected_steps", "seed")
+    __slots__ = (
+        "_changes",
+        "_priorities",
+        "_random",
+        "decisions",
+        "depth",
+        "expected_decisions",
+        "seed",
+    )
 
-    def __init__(self, seed: int, *, depth: int = 3, expected_steps: int = 200) -> None:
+    def __init__(
+        self,
+        seed: int,
+        *,
+        depth: int = 3,
+        expected_decisions: int | None = None,
+        expected_steps: int | None = None,
+    ) -> None:
+        if expected_decisions is not None and expected_steps is not None:
+            raise ValueError("give expected_decisions or its old name expected_steps, not both")
+        expected = expected_decisions if expected_decisions is not None else expected_steps
+        if expected is None:
+            expected = 200
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
-        if expected_steps < depth:
-            raise ValueError(f"expected_steps must be at least depth, got {expected_steps}")
+        if expected < depth:
+            raise ValueError(f"expected_decisions must be at least depth, got {expected}")
         self.seed = seed
         self.depth = depth
-        self.expected_steps = expected_steps
+        self.expected_decisions = expected
+        self.decisions = 0  # decisions made so far
         self._random = random.Random(seed)
-        points = self._random.sample(range(1, expected_steps), depth - 1)
-        # Change point i (at step points[i]) gives priority depth - 1 - i: below every
+        points = self._random.sample(range(1, expected), depth - 1)
+        # Change point i (at decision points[i]) gives priority depth - 1 - i: below every
         # initial priority (all >= depth), later change points lower still.
-        self._changes = sorted((step, float(depth - 1 - i)) for i, step in enumerate(points))
+        self._changes = sorted((point, float(depth - 1 - i)) for i, point in enumerate(points))
         self._priorities: dict[int, float] = {}
 
     def choose(self, step: int, ready: Sequence[Candidate]) -> int:
+        decision = self.decisions
+        self.decisions += 1
         priorities = self._priorities
         for candidate in ready:
             if candidate.actor not in priorities:
                 priorities[candidate.actor] = self.depth + self._random.random()
         best = max(range(len(ready)), key=lambda i: priorities[ready[i].actor])
-        while self._changes and self._changes[0][0] <= step:
+        while self._changes and self._changes[0][0] <= decision:
             _, lowered = self._changes.pop(0)
             priorities[ready[best].actor] = lowered
             best = max(range(len(ready)), key=lambda i: priorities[ready[i].actor])
@@ -131,7 +160,7 @@ class PCTChooser:
     def __repr__(self) -> str:
         return (
             f"PCTChooser(seed={self.seed}, depth={self.depth}, "
-            f"expected_steps={self.expected_steps})"
+            f"expected_decisions={self.expected_decisions})"
         )
 
 
