@@ -134,3 +134,20 @@ class _Joining:
 
     def holders(self) -> list[Any]:
         return []
+
+
+class StandInSimulation:
+    """Just enough of a Simulation for ``patched()``, on the stand-in scheduler."""
+
+    def __init__(self) -> None:
+        self.scheduler = StandInScheduler()
+        self.clock = self.scheduler.clock
+
+    @property
+    def now(self) -> float:
+        return self.clock.now()
+
+    def patched(self) -> Any:
+        from asyncthreads.testing.patching import patched
+
+        return patched(self)  # type: ignore[arg-type]

@@ -374,3 +374,41 @@ def test_failing_hypothesis_report_gives_the_shrunk_examples_replay_token(
     finished = scenario["finish_order"](replayed)
     assert finished != sorted(finished)
     assert replayed.replay_diverged_at is None
+
+
+PATCHED_TEST = """
+import threading
+import time
+
+from asyncthreads.testing.sim_locks import SimLock
+
+def test_it(asyncthreads_sim):
+    asyncthreads_sim.advance(5)
+    assert time.monotonic() == 5.0
+    assert isinstance(threading.Lock(), SimLock)
+"""
+
+
+def test_the_patched_marker_runs_the_test_inside_the_patch(pytester: pytest.Pytester) -> None:
+    source = "import pytest\n" + PATCHED_TEST.replace(
+        "def test_it", "@pytest.mark.asyncthreads(patched=True)\ndef test_it"
+    )
+    run(pytester, source).assert_outcomes(passed=1)
+
+
+def test_the_patched_option_runs_every_test_inside_the_patch(pytester: pytest.Pytester) -> None:
+    run(pytester, PATCHED_TEST, "--asyncthreads-patched").assert_outcomes(passed=1)
+    run(pytester, PATCHED_TEST).assert_outcomes(failed=1)
+
+
+def test_a_marker_saying_patched_false_overrides_the_option(pytester: pytest.Pytester) -> None:
+    source = """
+import time
+import pytest
+
+@pytest.mark.asyncthreads(patched=False)
+def test_it(asyncthreads_sim):
+    asyncthreads_sim.advance(5)
+    assert time.monotonic() != 5.0
+"""
+    run(pytester, source, "--asyncthreads-patched").assert_outcomes(passed=1)

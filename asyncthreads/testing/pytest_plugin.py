@@ -2,6 +2,11 @@
 
 * Fixture ``asyncthreads_sim``: a fresh :class:`Simulation` per test, closed after it
   (every Reactor and pool it built is shut down).
+* ``@pytest.mark.asyncthreads(patched=True)``, or ``pytest --asyncthreads-patched`` for
+  every test without ``patched`` in its marker: the test runs inside
+  ``asyncthreads_sim.patched()``, so ``time.sleep``, ``time.monotonic``, the ``threading``
+  and ``queue`` primitives and thread identity run on the simulation (see
+  :mod:`asyncthreads.testing.patching`).
 * Its chooser: FIFO by default; ``@pytest.mark.asyncthreads(seed=N)`` or
   ``@pytest.mark.asyncthreads(replay="at2:...")`` on a test, or
   ``pytest --asyncthreads-seed=N`` for every test without a marker.
@@ -16,6 +21,7 @@ It keeps no global state, so it is safe under pytest-xdist.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -34,13 +40,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run every asyncthreads_sim fixture with a seeded random chooser",
     )
+    group.addoption(
+        "--asyncthreads-patched",
+        action="store_true",
+        default=False,
+        help="run every test using asyncthreads_sim inside asyncthreads_sim.patched()",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "asyncthreads(seed=None, replay=None, **options): configure the asyncthreads_sim "
-        "fixture (options are Simulation keyword arguments)",
+        "asyncthreads(seed=None, replay=None, patched=False, **options): configure the "
+        "asyncthreads_sim fixture (patched=True runs the test inside sim.patched(); other "
+        "options are Simulation keyword arguments)",
     )
 
 
@@ -54,12 +67,14 @@ def asyncthreads_sim(request: pytest.FixtureRequest) -> Iterator[Simulation]:
     seed = request.config.getoption("--asyncthreads-seed")
     if seed is not None and not {"seed", "replay", "chooser"} & options.keys():
         options["seed"] = seed
+    patch = bool(options.pop("patched", request.config.getoption("--asyncthreads-patched")))
     sim = Simulation(**options)
     request.node.stash[_SIMULATION] = sim
-    try:
-        yield sim
-    finally:
-        sim.close()
+    with sim.patched() if patch else nullcontext(sim):
+        try:
+            yield sim
+        finally:
+            sim.close()
 
 
 @pytest.hookimpl(wrapper=True)

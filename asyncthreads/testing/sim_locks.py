@@ -18,6 +18,7 @@ They run on one simulation's threads only; ``with sim.patched():`` makes
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -263,6 +264,12 @@ class SimCondition:
             raise RuntimeError("cannot wait on un-acquired lock")
         scheduler = self._scheduler
         deadline = deadline_after(scheduler.clock, timeout)
+        if deadline is not None and deadline <= scheduler.clock.now():
+            # A wait that may not block still takes the smallest step of virtual time,
+            # as any real wait takes some time: code that polls until a deadline with
+            # waits of what remains (concurrent.futures.as_completed does, checking for
+            # a remainder below zero) would otherwise spin for ever at one instant.
+            deadline = math.nextafter(scheduler.clock.now(), math.inf)
         waiting = _Waiting(scheduler.current_thread())
         self._waiters.append(waiting)
         saved = self._release_save()

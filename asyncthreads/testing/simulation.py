@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -252,6 +252,24 @@ class Simulation:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- the standard library on this simulation -----------------------------------------
+
+    def patched(self) -> AbstractContextManager[Simulation]:
+        """While active, the standard library's clocks, sleeps, locks, queues and thread
+        identity run on this simulation, for code on the calling OS thread.
+
+        ``time.sleep``/``monotonic``/``perf_counter``/``time`` (and ``_ns`` forms) read
+        and move virtual time (``time.time()`` is :data:`~.patching.EPOCH` plus
+        :attr:`now`); the ``threading`` and ``queue`` primitives made inside it are
+        simulated; ``threading.current_thread()``, ``get_ident()`` and ``local`` tell
+        simulated threads apart. Objects made outside it, and other OS threads, are
+        untouched. Nests; undone on exit, even on an error. See
+        :mod:`asyncthreads.testing.patching`.
+        """
+        from .patching import patched
+
+        return patched(self)
 
     # -- wall-clock time for the code under test ------------------------------------------
 

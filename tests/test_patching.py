@@ -1,0 +1,324 @@
+"""``sim.patched()``: the standard library's time, primitives and thread identity run on
+the simulation for code inside it, and nothing else changes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from asyncthreads.testing.patching import EPOCH
+from asyncthreads.testing.sim_locks import SimLock, SimRLock
+from asyncthreads.testing.sim_queues import SimQueue
+from asyncthreads.testing.sim_sync import SimEvent
+from tests.blocking_standin import StandInSimulation
+
+pytestmark = pytest.mark.timeout(30)
+
+REAL = {
+    "sleep": time.sleep,
+    "monotonic": time.monotonic,
+    "Lock": threading.Lock,
+    "Event": threading.Event,
+    "Queue": queue.Queue,
+    "local": threading.local,
+    "current_thread": threading.current_thread,
+}
+
+
+def still_real() -> bool:
+    return (
+        time.sleep is REAL["sleep"]
+        and time.monotonic is REAL["monotonic"]
+        and threading.Lock is REAL["Lock"]
+        and threading.Event is REAL["Event"]
+        and queue.Queue is REAL["Queue"]
+        and threading.local is REAL["local"]
+        and threading.current_thread is REAL["current_thread"]
+    )
+
+
+@pytest.fixture
+def sim() -> StandInSimulation:
+    return StandInSimulation()
+
+
+# -- time -----------------------------------------------------------------------------------
+
+
+def test_the_clocks_read_virtual_time_inside_the_patch(sim: StandInSimulation) -> None:
+    sim.clock._move_to(12.5)
+    with sim.patched():
+        assert time.monotonic() == 12.5
+        assert time.perf_counter() == 12.5
+        assert time.time() == EPOCH + 12.5
+        assert time.monotonic_ns() == 12_500_000_000
+        assert time.perf_counter_ns() == 12_500_000_000
+        assert time.time_ns() == (EPOCH + 12.5) * 1_000_000_000
+
+
+def test_time_time_reads_2000_01_01_utc_at_virtual_time_zero(sim: StandInSimulation) -> None:
+    import datetime
+
+    with sim.patched():
+        now = time.time()
+    assert datetime.datetime.fromtimestamp(now, datetime.UTC) == datetime.datetime(
+        2000, 1, 1, tzinfo=datetime.UTC
+    )
+
+
+def test_sleep_on_the_tests_thread_moves_virtual_time_without_waiting(
+    sim: StandInSimulation,
+) -> None:
+    real_start = REAL["monotonic"]()  # type: ignore[operator]
+    with sim.patched():
+        time.sleep(3600)
+        time.sleep(0)
+    assert sim.now == 3600
+    assert REAL["monotonic"]() - real_start < 5  # type: ignore[operator]
+
+
+def test_sleeping_simulated_threads_wake_at_their_virtual_deadlines(
+    sim: StandInSimulation,
+) -> None:
+    woke: list[tuple[str, float]] = []
+
+    def sleeper(name: str, seconds: float) -> None:
+        time.sleep(seconds)
+        woke.append((name, time.monotonic()))
+
+    with sim.patched():
+        slow = sim.scheduler.spawn(lambda: sleeper("slow", 2.0))
+        fast = sim.scheduler.spawn(lambda: sleeper("fast", 1.0))
+        sim.scheduler.join(slow)
+        sim.scheduler.join(fast)
+    assert woke == [("fast", 1.0), ("slow", 2.0)]
+
+
+def test_sleep_rejects_a_negative_length_inside_the_patch(sim: StandInSimulation) -> None:
+    with sim.patched(), pytest.raises(ValueError, match="non-negative"):
+        time.sleep(-1)
+
+
+# -- primitives -----------------------------------------------------------------------------
+
+
+def test_primitives_made_inside_the_patch_are_simulated(sim: StandInSimulation) -> None:
+    with sim.patched():
+        made = {
+            "Lock": threading.Lock(),
+            "RLock": threading.RLock(),
+            "Condition": threading.Condition(),
+            "Event": threading.Event(),
+            "Semaphore": threading.Semaphore(),
+            "BoundedSemaphore": threading.BoundedSemaphore(),
+            "Barrier": threading.Barrier(2),
+            "Queue": queue.Queue(),
+            "LifoQueue": queue.LifoQueue(),
+            "PriorityQueue": queue.PriorityQueue(),
+            "SimpleQueue": queue.SimpleQueue(),
+        }
+    assert {name: type(obj).__name__ for name, obj in made.items()} == {
+        name: "Sim" + name for name in made
+    }
+
+
+def test_isinstance_holds_for_simulated_and_real_primitives_inside_the_patch(
+    sim: StandInSimulation,
+) -> None:
+    real_event, real_queue = threading.Event(), queue.Queue[int]()
+    with sim.patched():
+        assert isinstance(threading.Event(), threading.Event)
+        assert isinstance(real_event, threading.Event)
+        assert isinstance(queue.Queue(), queue.Queue)
+        assert isinstance(real_queue, queue.Queue)
+        assert issubclass(SimQueue, queue.Queue)
+
+
+def test_a_wait_on_a_primitive_made_inside_the_patch_takes_virtual_time(
+    sim: StandInSimulation,
+) -> None:
+    with sim.patched():
+        event = threading.Event()
+        q: queue.Queue[int] = queue.Queue()
+    assert event.wait(3) is False
+    assert sim.now == 3
+    with pytest.raises(queue.Empty):
+        q.get(timeout=2)
+    assert sim.now == 5
+
+
+def test_primitives_made_outside_the_patch_stay_real(sim: StandInSimulation) -> None:
+    lock = threading.Lock()
+    event = threading.Event()
+    with sim.patched():
+        assert lock.acquire()
+        lock.release()
+        assert event.wait(0.01) is False
+    assert sim.now == 0
+    assert type(lock).__module__ == "_thread"
+    assert type(event) is REAL["Event"]
+
+
+def test_the_patch_is_undone_on_exit_even_on_an_error(sim: StandInSimulation) -> None:
+    seen_inside: list[bool] = []
+
+    def fail_inside() -> None:
+        with sim.patched():
+            seen_inside.append(still_real())
+            raise KeyError
+
+    with pytest.raises(KeyError):
+        fail_inside()
+    assert seen_inside == [False]
+    assert still_real()
+
+
+def test_nested_patches_use_the_innermost_simulation_and_restore_on_the_last_exit() -> None:
+    outer, inner = StandInSimulation(), StandInSimulation()
+    inner.clock._move_to(7.0)
+    with outer.patched():
+        with inner.patched():
+            assert time.monotonic() == 7.0
+            with inner.patched():
+                assert isinstance(threading.Lock(), SimLock)
+            assert not still_real()
+        assert time.monotonic() == 0.0
+    assert still_real()
+
+
+def test_another_os_thread_sees_the_real_library_during_the_patch(
+    sim: StandInSimulation,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def look() -> None:
+        seen["lock"] = threading.Lock()
+        seen["event"] = threading.Event()
+        seen["now"] = time.monotonic()
+        seen["thread"] = threading.current_thread().name
+
+    with sim.patched():
+        other = threading.Thread(target=look, name="other")
+        other.start()  # Thread.start waits on its real Event: no simulated wait
+        other.join(10)
+    assert type(seen["lock"]).__module__ == "_thread"
+    assert not isinstance(seen["event"], SimEvent)
+    assert seen["now"] > 0
+    assert seen["thread"] == "other"
+
+
+def test_logging_inside_the_patch_gets_real_locks(
+    sim: StandInSimulation, caplog: pytest.LogCaptureFixture
+) -> None:
+    with sim.patched():
+        handler = logging.StreamHandler()
+        logging.getLogger("asyncthreads.test").warning("inside")
+    assert handler.lock is not None
+    assert not isinstance(handler.lock, SimRLock)
+    assert "inside" in caplog.text
+
+
+# -- concurrent.futures ---------------------------------------------------------------------
+
+
+def test_a_plain_future_result_times_out_in_virtual_time(sim: StandInSimulation) -> None:
+    with sim.patched():
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        with pytest.raises(concurrent.futures.TimeoutError):
+            future.result(timeout=3)
+    assert sim.now == 3
+
+
+def test_a_plain_future_result_returns_what_a_simulated_thread_sets(
+    sim: StandInSimulation,
+) -> None:
+    with sim.patched():
+        future: concurrent.futures.Future[str] = concurrent.futures.Future()
+
+        def later() -> None:
+            time.sleep(2)
+            future.set_result("done")
+
+        sim.scheduler.spawn(later)
+        assert future.result() == "done"
+        assert time.monotonic() == 2
+
+
+def test_futures_wait_and_as_completed_run_on_virtual_time(sim: StandInSimulation) -> None:
+    with sim.patched():
+        futures: list[concurrent.futures.Future[float]] = [
+            concurrent.futures.Future() for _ in range(3)
+        ]
+
+        def finish(future: concurrent.futures.Future[float], at: float) -> None:
+            time.sleep(at)
+            future.set_result(at)
+
+        for future, at in zip(futures, (3.0, 1.0, 2.0), strict=True):
+            sim.scheduler.spawn(lambda f=future, t=at: finish(f, t))  # type: ignore[misc]
+        done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+        assert [f.result() for f in done] == [1.0]
+        assert time.monotonic() == 1.0
+        order = [f.result() for f in concurrent.futures.as_completed(futures)]
+        assert order == [1.0, 2.0, 3.0]
+        assert time.monotonic() == 3.0
+        with pytest.raises(concurrent.futures.TimeoutError):
+            list(concurrent.futures.as_completed([concurrent.futures.Future()], timeout=5))
+        assert time.monotonic() == pytest.approx(8.0)
+
+
+# -- identity -------------------------------------------------------------------------------
+
+
+def test_each_simulated_thread_has_its_own_identity_and_the_test_its_real_one(
+    sim: StandInSimulation,
+) -> None:
+    seen: list[tuple[str, int, int]] = []
+
+    def who() -> None:
+        thread = threading.current_thread()
+        seen.append((thread.name, thread.ident or 0, threading.get_ident()))
+
+    with sim.patched():
+        assert threading.current_thread() is REAL["current_thread"]()  # type: ignore[operator]
+        workers = [sim.scheduler.spawn(who) for _ in range(2)]
+        for worker in workers:
+            sim.scheduler.join(worker)
+    assert seen == [(w.name, w.ident, w.ident) for w in workers]
+    assert seen[0][1] != seen[1][1]
+
+
+def test_threading_local_keeps_one_namespace_per_simulated_thread(
+    sim: StandInSimulation,
+) -> None:
+    with sim.patched():
+
+        class Context(threading.local):
+            def __init__(self, start: int) -> None:
+                self.count = start
+
+        context = Context(10)
+        plain = threading.local()
+        plain.name = "test"
+
+        def bump(name: str) -> tuple[int, bool]:
+            context.count += 1
+            time.sleep(1)  # the other thread bumps meanwhile
+            context.count += 1
+            had_name = hasattr(plain, "name")
+            plain.name = name
+            return context.count, had_name
+
+        workers = [sim.scheduler.spawn(lambda n=n: bump(n)) for n in ("a", "b")]  # type: ignore[misc]
+        results = [sim.scheduler.join(worker) for worker in workers]
+    assert results == [(12, False), (12, False)]
+    assert context.count == 10
+    assert plain.name == "test"
+    with pytest.raises(TypeError, match="not supported"):
+        threading.local(1)  # type: ignore[call-arg]
