@@ -322,3 +322,24 @@ def test_threading_local_keeps_one_namespace_per_simulated_thread(
     assert plain.name == "test"
     with pytest.raises(TypeError, match="not supported"):
         threading.local(1)  # type: ignore[call-arg]
+
+
+class ImportTimeQueue(queue.Queue[int]):
+    """A subclass defined at import, before any patch."""
+
+
+def test_a_subclass_defined_before_the_patch_stays_real(sim: StandInSimulation) -> None:
+    with sim.patched():
+        q = ImportTimeQueue()
+    assert not isinstance(q, SimQueue)
+    assert type(q.mutex).__module__ == "_thread"
+
+
+def test_a_timer_started_inside_the_patch_runs_on_a_real_thread(sim: StandInSimulation) -> None:
+    fired = REAL["Event"]()  # type: ignore[operator]
+    with sim.patched():
+        timer = threading.Timer(0.01, fired.set)
+        timer.start()
+        timer.join(10)
+    assert fired.is_set()
+    assert sim.now == 0

@@ -64,6 +64,7 @@ EPOCH = 946_684_800.0
 # machinery of the standard library and of test runners, which must not switch threads).
 _REAL_FOR = (
     "threading",
+    "queue",
     "_threading_local",
     "logging",
     "concurrent.futures.thread",
@@ -77,8 +78,9 @@ _REAL_FOR = (
     "freezegun",
 )
 _real_for_module: dict[str, bool] = {}  # a cache of the answers for _REAL_FOR
-# Modules that make primitives on behalf of their caller: the caller decides.
-_ON_BEHALF = frozenset({"concurrent.futures._base", "queue"})
+# Modules that make primitives on behalf of their caller (a Future made inside the patch
+# gets a simulated Condition): the caller decides.
+_ON_BEHALF = frozenset({"concurrent.futures._base"})
 
 # OS thread ident -> the simulations patched in on it, innermost last. Changed under
 # _install_lock; read without it (a dict lookup is atomic, and each OS thread changes
