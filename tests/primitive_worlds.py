@@ -15,10 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from asyncthreads.testing import Simulation
 from asyncthreads.testing.sim_locks import SimCondition, SimLock, SimRLock
 from asyncthreads.testing.sim_queues import SimLifoQueue, SimPriorityQueue, SimQueue, SimSimpleQueue
 from asyncthreads.testing.sim_sync import SimBarrier, SimBoundedSemaphore, SimEvent, SimSemaphore
-from tests.blocking_standin import StandInScheduler
 
 # Real-thread waits that must time out wait this long; in the simulation the same wait
 # takes no real time.
@@ -82,15 +82,17 @@ class ThreadWorld:
 
 
 class SimWorld:
-    """The simulated primitives on simulated threads."""
+    """The simulated primitives on simulated threads: the workers of a pool."""
 
     simulated = True
 
-    def __init__(self) -> None:
-        self.scheduler = StandInScheduler()
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.scheduler = sim.scheduler
+        self.pool = sim.thread_pool(4)
 
     def now(self) -> float:
-        return self.scheduler.clock.now()
+        return self.sim.now
 
     def Lock(self) -> Any:
         return SimLock(self.scheduler)
@@ -126,10 +128,10 @@ class SimWorld:
         return SimSimpleQueue(self.scheduler)
 
     def start(self, fn: Callable[[], Any]) -> Any:
-        return self.scheduler.spawn(fn)
+        return self.pool.submit(fn)
 
     def join(self, handle: Any, timeout: float = LONG) -> Any:
-        return self.scheduler.join(handle, timeout)
+        return handle.result(timeout)
 
 
 World = ThreadWorld | SimWorld

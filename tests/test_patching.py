@@ -8,15 +8,16 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from asyncthreads.testing import Simulation
 from asyncthreads.testing.patching import EPOCH
 from asyncthreads.testing.sim_locks import SimLock, SimRLock
 from asyncthreads.testing.sim_queues import SimQueue
 from asyncthreads.testing.sim_sync import SimEvent
-from tests.blocking_standin import StandInSimulation
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -44,14 +45,15 @@ def still_real() -> bool:
 
 
 @pytest.fixture
-def sim() -> StandInSimulation:
-    return StandInSimulation()
+def sim() -> Iterator[Simulation]:
+    with Simulation() as sim:
+        yield sim
 
 
 # -- time -----------------------------------------------------------------------------------
 
 
-def test_the_clocks_read_virtual_time_inside_the_patch(sim: StandInSimulation) -> None:
+def test_the_clocks_read_virtual_time_inside_the_patch(sim: Simulation) -> None:
     sim.clock._move_to(12.5)
     with sim.patched():
         assert time.monotonic() == 12.5
@@ -62,7 +64,7 @@ def test_the_clocks_read_virtual_time_inside_the_patch(sim: StandInSimulation) -
         assert time.time_ns() == (EPOCH + 12.5) * 1_000_000_000
 
 
-def test_time_time_reads_2000_01_01_utc_at_virtual_time_zero(sim: StandInSimulation) -> None:
+def test_time_time_reads_2000_01_01_utc_at_virtual_time_zero(sim: Simulation) -> None:
     import datetime
 
     with sim.patched():
@@ -73,7 +75,7 @@ def test_time_time_reads_2000_01_01_utc_at_virtual_time_zero(sim: StandInSimulat
 
 
 def test_sleep_on_the_tests_thread_moves_virtual_time_without_waiting(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     real_start = REAL["monotonic"]()  # type: ignore[operator]
     with sim.patched():
@@ -84,7 +86,7 @@ def test_sleep_on_the_tests_thread_moves_virtual_time_without_waiting(
 
 
 def test_sleeping_simulated_threads_wake_at_their_virtual_deadlines(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     woke: list[tuple[str, float]] = []
 
@@ -93,14 +95,15 @@ def test_sleeping_simulated_threads_wake_at_their_virtual_deadlines(
         woke.append((name, time.monotonic()))
 
     with sim.patched():
-        slow = sim.scheduler.spawn(lambda: sleeper("slow", 2.0))
-        fast = sim.scheduler.spawn(lambda: sleeper("fast", 1.0))
-        sim.scheduler.join(slow)
-        sim.scheduler.join(fast)
+        pool = sim.thread_pool(2)
+        slow = pool.submit(sleeper, "slow", 2.0)
+        fast = pool.submit(sleeper, "fast", 1.0)
+        slow.result()
+        fast.result()
     assert woke == [("fast", 1.0), ("slow", 2.0)]
 
 
-def test_sleep_rejects_a_negative_length_inside_the_patch(sim: StandInSimulation) -> None:
+def test_sleep_rejects_a_negative_length_inside_the_patch(sim: Simulation) -> None:
     with sim.patched(), pytest.raises(ValueError, match="non-negative"):
         time.sleep(-1)
 
@@ -108,7 +111,7 @@ def test_sleep_rejects_a_negative_length_inside_the_patch(sim: StandInSimulation
 # -- primitives -----------------------------------------------------------------------------
 
 
-def test_primitives_made_inside_the_patch_are_simulated(sim: StandInSimulation) -> None:
+def test_primitives_made_inside_the_patch_are_simulated(sim: Simulation) -> None:
     with sim.patched():
         made = {
             "Lock": threading.Lock(),
@@ -129,7 +132,7 @@ def test_primitives_made_inside_the_patch_are_simulated(sim: StandInSimulation) 
 
 
 def test_isinstance_holds_for_simulated_and_real_primitives_inside_the_patch(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     real_event, real_queue = threading.Event(), queue.Queue[int]()
     with sim.patched():
@@ -141,7 +144,7 @@ def test_isinstance_holds_for_simulated_and_real_primitives_inside_the_patch(
 
 
 def test_a_wait_on_a_primitive_made_inside_the_patch_takes_virtual_time(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     with sim.patched():
         event = threading.Event()
@@ -153,7 +156,7 @@ def test_a_wait_on_a_primitive_made_inside_the_patch_takes_virtual_time(
     assert sim.now == 5
 
 
-def test_primitives_made_outside_the_patch_stay_real(sim: StandInSimulation) -> None:
+def test_primitives_made_outside_the_patch_stay_real(sim: Simulation) -> None:
     lock = threading.Lock()
     event = threading.Event()
     with sim.patched():
@@ -165,7 +168,7 @@ def test_primitives_made_outside_the_patch_stay_real(sim: StandInSimulation) -> 
     assert type(event) is REAL["Event"]
 
 
-def test_the_patch_is_undone_on_exit_even_on_an_error(sim: StandInSimulation) -> None:
+def test_the_patch_is_undone_on_exit_even_on_an_error(sim: Simulation) -> None:
     seen_inside: list[bool] = []
 
     def fail_inside() -> None:
@@ -180,7 +183,7 @@ def test_the_patch_is_undone_on_exit_even_on_an_error(sim: StandInSimulation) ->
 
 
 def test_nested_patches_use_the_innermost_simulation_and_restore_on_the_last_exit() -> None:
-    outer, inner = StandInSimulation(), StandInSimulation()
+    outer, inner = Simulation(), Simulation()
     inner.clock._move_to(7.0)
     with outer.patched():
         with inner.patched():
@@ -193,7 +196,7 @@ def test_nested_patches_use_the_innermost_simulation_and_restore_on_the_last_exi
 
 
 def test_another_os_thread_sees_the_real_library_during_the_patch(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     seen: dict[str, Any] = {}
 
@@ -214,7 +217,7 @@ def test_another_os_thread_sees_the_real_library_during_the_patch(
 
 
 def test_logging_inside_the_patch_gets_real_locks(
-    sim: StandInSimulation, caplog: pytest.LogCaptureFixture
+    sim: Simulation, caplog: pytest.LogCaptureFixture
 ) -> None:
     with sim.patched():
         handler = logging.StreamHandler()
@@ -227,7 +230,7 @@ def test_logging_inside_the_patch_gets_real_locks(
 # -- concurrent.futures ---------------------------------------------------------------------
 
 
-def test_a_plain_future_result_times_out_in_virtual_time(sim: StandInSimulation) -> None:
+def test_a_plain_future_result_times_out_in_virtual_time(sim: Simulation) -> None:
     with sim.patched():
         future: concurrent.futures.Future[int] = concurrent.futures.Future()
         with pytest.raises(concurrent.futures.TimeoutError):
@@ -236,7 +239,7 @@ def test_a_plain_future_result_times_out_in_virtual_time(sim: StandInSimulation)
 
 
 def test_a_plain_future_result_returns_what_a_simulated_thread_sets(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     with sim.patched():
         future: concurrent.futures.Future[str] = concurrent.futures.Future()
@@ -245,12 +248,12 @@ def test_a_plain_future_result_returns_what_a_simulated_thread_sets(
             time.sleep(2)
             future.set_result("done")
 
-        sim.scheduler.spawn(later)
+        sim.thread_pool(1).submit(later)
         assert future.result() == "done"
         assert time.monotonic() == 2
 
 
-def test_futures_wait_and_as_completed_run_on_virtual_time(sim: StandInSimulation) -> None:
+def test_futures_wait_and_as_completed_run_on_virtual_time(sim: Simulation) -> None:
     with sim.patched():
         futures: list[concurrent.futures.Future[float]] = [
             concurrent.futures.Future() for _ in range(3)
@@ -260,8 +263,9 @@ def test_futures_wait_and_as_completed_run_on_virtual_time(sim: StandInSimulatio
             time.sleep(at)
             future.set_result(at)
 
+        pool = sim.thread_pool(3)
         for future, at in zip(futures, (3.0, 1.0, 2.0), strict=True):
-            sim.scheduler.spawn(lambda f=future, t=at: finish(f, t))  # type: ignore[misc]
+            pool.submit(finish, future, at)
         done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
         assert [f.result() for f in done] == [1.0]
         assert time.monotonic() == 1.0
@@ -277,7 +281,7 @@ def test_futures_wait_and_as_completed_run_on_virtual_time(sim: StandInSimulatio
 
 
 def test_each_simulated_thread_has_its_own_identity_and_the_test_its_real_one(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     seen: list[tuple[str, int, int]] = []
 
@@ -287,15 +291,21 @@ def test_each_simulated_thread_has_its_own_identity_and_the_test_its_real_one(
 
     with sim.patched():
         assert threading.current_thread() is REAL["current_thread"]()  # type: ignore[operator]
-        workers = [sim.scheduler.spawn(who) for _ in range(2)]
-        for worker in workers:
-            sim.scheduler.join(worker)
-    assert seen == [(w.name, w.ident, w.ident) for w in workers]
+        pool = sim.thread_pool(2, name="worker")
+        barrier = threading.Barrier(2)  # one task on each worker
+
+        def meet_then_look() -> None:
+            barrier.wait()
+            who()
+
+        for result in [pool.submit(meet_then_look) for _ in range(2)]:
+            result.result()
+    assert sorted(seen) == [("worker-1", 1, 1), ("worker-2", 2, 2)]
     assert seen[0][1] != seen[1][1]
 
 
 def test_threading_local_keeps_one_namespace_per_simulated_thread(
-    sim: StandInSimulation,
+    sim: Simulation,
 ) -> None:
     with sim.patched():
 
@@ -315,8 +325,8 @@ def test_threading_local_keeps_one_namespace_per_simulated_thread(
             plain.name = name
             return context.count, had_name
 
-        workers = [sim.scheduler.spawn(lambda n=n: bump(n)) for n in ("a", "b")]  # type: ignore[misc]
-        results = [sim.scheduler.join(worker) for worker in workers]
+        pool = sim.thread_pool(2)
+        results = [r.result() for r in [pool.submit(bump, n) for n in ("a", "b")]]
     assert results == [(12, False), (12, False)]
     assert context.count == 10
     assert plain.name == "test"
@@ -328,14 +338,14 @@ class ImportTimeQueue(queue.Queue[int]):
     """A subclass defined at import, before any patch."""
 
 
-def test_a_subclass_defined_before_the_patch_stays_real(sim: StandInSimulation) -> None:
+def test_a_subclass_defined_before_the_patch_stays_real(sim: Simulation) -> None:
     with sim.patched():
         q = ImportTimeQueue()
     assert not isinstance(q, SimQueue)
     assert type(q.mutex).__module__ == "_thread"
 
 
-def test_a_timer_started_inside_the_patch_runs_on_a_real_thread(sim: StandInSimulation) -> None:
+def test_a_timer_started_inside_the_patch_runs_on_a_real_thread(sim: Simulation) -> None:
     fired = REAL["Event"]()  # type: ignore[operator]
     with sim.patched():
         timer = threading.Timer(0.01, fired.set)

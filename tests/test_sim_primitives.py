@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from asyncthreads.testing import Simulation
 from tests.primitive_worlds import SHORT, SimWorld, ThreadWorld, World
 
 pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture(params=["threads", "simulation"])
-def world(request: pytest.FixtureRequest) -> World:
-    return ThreadWorld() if request.param == "threads" else SimWorld()
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    if request.param == "threads":
+        yield ThreadWorld()
+    else:
+        with Simulation() as sim:
+            yield SimWorld(sim)
 
 
 def timed_out_virtually(world: World, started: float) -> None:

@@ -46,14 +46,15 @@ from contextlib import contextmanager
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .sim_blocking import BlockingScheduler, SimThread
 from .sim_locks import SimCondition, SimLock, SimRLock
 from .sim_queues import SimLifoQueue, SimPriorityQueue, SimQueue, SimSimpleQueue
 from .sim_sync import SimBarrier, SimBoundedSemaphore, SimEvent, SimSemaphore
+from .sim_thread import SimThread, SleepBlocker
 from .sim_threads import SimLocal, SimulatedThread
 
 if TYPE_CHECKING:
     from .simulation import Simulation
+    from .step_scheduler import StepScheduler
 
 __all__ = ["EPOCH", "patched", "scheduler_here"]
 
@@ -125,28 +126,13 @@ def _gets_the_real_thing(module: str) -> bool:
     return real
 
 
-def scheduler_here(depth: int = 2) -> BlockingScheduler | None:
+def scheduler_here(depth: int = 2) -> StepScheduler | None:
     """The scheduler of the simulation patched in for the caller's caller, or None."""
     sim = _simulation_for(sys._getframe(depth))
-    return None if sim is None else sim.scheduler  # type: ignore[return-value]
+    return None if sim is None else sim.scheduler
 
 
 # -- time -----------------------------------------------------------------------------------
-
-
-class _Sleep:
-    """What a sleeping simulated thread waits for, in deadlock reports."""
-
-    __slots__ = ("until",)
-
-    def __init__(self, until: float) -> None:
-        self.until = until
-
-    def describe(self) -> str:
-        return f"sleep until t={self.until}"
-
-    def holders(self) -> list[SimThread]:
-        return []
 
 
 def _sleep(seconds: float, /) -> None:
@@ -159,9 +145,9 @@ def _sleep(seconds: float, /) -> None:
         raise ValueError("Invalid value NaN (not a number)")
     if seconds < 0:
         raise ValueError("sleep length must be non-negative")
-    scheduler: BlockingScheduler = sim.scheduler  # type: ignore[assignment]
+    scheduler = sim.scheduler
     deadline = scheduler.clock.now() + seconds
-    blocker = _Sleep(deadline)
+    blocker = SleepBlocker(deadline)
     scheduler.block(blocker, deadline)
     while scheduler.clock.now() < deadline:  # woken early (by nothing of ours): sleep on
         scheduler.block(blocker, deadline)
@@ -204,9 +190,8 @@ def _virtual_wall(sim: Simulation) -> float:
 
 def _identity(sim: Simulation) -> SimThread | None:
     """The simulated thread running now; None on the test's own thread."""
-    scheduler: Any = sim.scheduler
-    thread: SimThread = scheduler.current_thread()
-    return None if thread is scheduler.test_thread else thread
+    thread = sim.scheduler.current_thread()
+    return thread if isinstance(thread, SimThread) else None
 
 
 def _current_thread() -> threading.Thread:

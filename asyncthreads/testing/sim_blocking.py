@@ -1,66 +1,47 @@
-"""What the simulated primitives need of a scheduler, and where user code made them.
+"""What the simulated primitives share: the thread type, deadlines, and where user code
+made a primitive.
 
 The simulated locks, events and queues (:mod:`.sim_locks`, :mod:`.sim_sync`,
-:mod:`.sim_queues`) suspend a simulated thread through four methods of the
-:class:`~asyncthreads.testing.StepScheduler`, gathered here as :class:`BlockingScheduler`
-so that each primitive depends on nothing else:
-
-* ``current_thread()``: the simulated thread running now (the test's own thread outside
-  any simulated work);
-* ``block(waiting_for, deadline)``: suspend it until ``wake(thread)`` (True) or until
-  virtual time reaches ``deadline`` (False); on the test's thread it drives the simulation;
-* ``wake(thread)``: make a blocked thread runnable at the current instant;
-* ``schedule_point()``: let the chooser run another ready thread first.
-
-Every primitive also describes itself for deadlock reports (:class:`Blocker`): its kind,
-the user code line that made it, and the threads that hold it.
+:mod:`.sim_queues`) suspend a simulated thread through the blocking interface of
+:class:`~asyncthreads.testing.StepScheduler` only: ``current_thread()``,
+``block(waiting_for, deadline)``, ``wake(thread)`` and ``schedule_point()``. Each
+primitive is the :class:`~.sim_thread.Blocker` its waiters block on: it describes itself
+for deadlock reports (its kind, a number in order of making, the user code line that
+made it) and names the threads that hold it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import sys
-import threading
-from typing import TYPE_CHECKING, Protocol
+import weakref
+from typing import TYPE_CHECKING, TypeAlias
+
+from .sim_thread import user_frame
 
 if TYPE_CHECKING:
+    from .sim_thread import SimThread, TestThread
+    from .step_scheduler import StepScheduler
     from .virtual_clock import VirtualClock
 
-__all__ = ["Blocker", "BlockingScheduler", "SimThread", "creation_site", "deadline_after"]
+__all__ = ["AnyThread", "creation_site", "deadline_after", "label"]
 
 
-class SimThread(Protocol):
-    """One simulated thread: a pool worker, the reactor loop, or the test's own thread."""
+AnyThread: TypeAlias = "SimThread | TestThread"
+"""A simulated thread, or the test's own thread standing as one."""
 
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def ident(self) -> int: ...
+_made: weakref.WeakKeyDictionary[StepScheduler, itertools.count[int]] = weakref.WeakKeyDictionary()
 
 
-class Blocker(Protocol):
-    """What a blocked simulated thread waits for, as deadlock reports show it."""
-
-    def describe(self) -> str: ...
-
-    def holders(self) -> list[SimThread]: ...
-
-
-class BlockingScheduler(Protocol):
-    """The part of a StepScheduler the simulated primitives use (see module docstring)."""
-
-    @property
-    def clock(self) -> VirtualClock: ...
-
-    def current_thread(self) -> SimThread: ...
-
-    def block(self, waiting_for: Blocker, deadline: float | None) -> bool: ...
-
-    def wake(self, thread: SimThread) -> None: ...
-
-    def schedule_point(self) -> None: ...
+def label(scheduler: StepScheduler, kind: str) -> str:
+    """``"<kind> <n> (made at file:line)"``: the n-th primitive made on ``scheduler``
+    (numbers are stable across replays), and the user code that made it."""
+    counter = _made.get(scheduler)
+    if counter is None:
+        counter = _made[scheduler] = itertools.count(1)
+    return f"{kind} {next(counter)} (made at {creation_site(2)})"
 
 
 def deadline_after(clock: VirtualClock, timeout: float | None) -> float | None:
@@ -76,23 +57,11 @@ def deadline_after(clock: VirtualClock, timeout: float | None) -> float | None:
     return clock.now() + max(0.0, timeout)
 
 
-# Frames in these files are machinery, not the user code that made a primitive: this
-# package, and the standard library modules that build on the primitives.
-_TESTING_DIR = os.path.dirname(os.path.abspath(__file__))
-_STDLIB_DIR = os.path.dirname(os.path.abspath(threading.__file__))
-_STDLIB_MACHINERY = (
-    os.path.join(_STDLIB_DIR, "threading.py"),
-    os.path.join(_STDLIB_DIR, "queue.py"),
-    os.path.join(_STDLIB_DIR, "concurrent", "futures"),
-)
-
-
 def creation_site(skip: int = 2) -> str:
-    """``file:line`` of the innermost frame above ``skip`` that is user code."""
-    frame = sys._getframe(skip)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith((_TESTING_DIR, *_STDLIB_MACHINERY)):
-            return f"{os.path.basename(filename)}:{frame.f_lineno}"
-        frame = frame.f_back  # type: ignore[assignment]
-    return "?"
+    """``file:line`` (the file's base name) of the innermost user frame from ``skip``
+    frames up outwards: the code that made a primitive."""
+    where = user_frame(sys._getframe(skip))
+    if where is None:
+        return "?"
+    filename, _, line = where.rpartition(":")
+    return f"{os.path.basename(filename)}:{line}"

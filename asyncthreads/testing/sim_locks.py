@@ -24,17 +24,18 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .sim_blocking import BlockingScheduler, SimThread, creation_site, deadline_after
+from .sim_blocking import AnyThread, deadline_after, label
 
 if TYPE_CHECKING:
     from ..scheduler import Lock as LockProtocol
+    from .step_scheduler import StepScheduler
 
 __all__ = ["SimCondition", "SimLock", "SimRLock"]
 
 T = TypeVar("T")
 
 
-def _acquire_deadline(scheduler: BlockingScheduler, blocking: bool, timeout: float) -> float | None:
+def _acquire_deadline(scheduler: StepScheduler, blocking: bool, timeout: float) -> float | None:
     """Check ``acquire``'s arguments as ``threading.Lock.acquire`` does; the deadline."""
     if not blocking:
         if timeout != -1:
@@ -50,13 +51,13 @@ def _acquire_deadline(scheduler: BlockingScheduler, blocking: bool, timeout: flo
 class SimLock:
     """A simulated ``threading.Lock`` (see the module docstring)."""
 
-    __slots__ = ("_holder", "_scheduler", "_waiters", "site")
+    __slots__ = ("_holder", "_scheduler", "_waiters", "label")
 
-    def __init__(self, scheduler: BlockingScheduler) -> None:
+    def __init__(self, scheduler: StepScheduler, *, name: str | None = None) -> None:
         self._scheduler = scheduler
-        self._holder: SimThread | None = None  # who acquired it last, while locked
-        self._waiters: deque[SimThread] = deque()
-        self.site = creation_site()
+        self._holder: AnyThread | None = None  # who acquired it last, while locked
+        self._waiters: deque[AnyThread] = deque()
+        self.label = label(scheduler, type(self).__name__[3:]) if name is None else name
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock; False if not acquired (non-blocking, or timed out)."""
@@ -71,7 +72,7 @@ class SimLock:
             return False
         return self._wait_for_release(me, deadline)
 
-    def _wait_for_release(self, me: SimThread, deadline: float | None) -> bool:
+    def _wait_for_release(self, me: AnyThread, deadline: float | None) -> bool:
         scheduler = self._scheduler
         waiters = self._waiters
         waiters.append(me)
@@ -115,9 +116,9 @@ class SimLock:
     def describe(self) -> str:
         holder = self._holder
         held = f"held by {holder.name}" if holder is not None else "free"
-        return f"{type(self).__name__[3:]} made at {self.site}, {held}"
+        return f"{self.label}, {held}"
 
-    def holders(self) -> list[SimThread]:
+    def holders(self) -> list[AnyThread]:
         return [] if self._holder is None else [self._holder]
 
     def __repr__(self) -> str:
@@ -130,8 +131,8 @@ class SimRLock(SimLock):
 
     __slots__ = ("_count",)
 
-    def __init__(self, scheduler: BlockingScheduler) -> None:
-        super().__init__(scheduler)
+    def __init__(self, scheduler: StepScheduler, *, name: str | None = None) -> None:
+        super().__init__(scheduler, name=name)
         self._count = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
@@ -192,7 +193,7 @@ class _Waiting:
 
     __slots__ = ("notified", "thread")
 
-    def __init__(self, thread: SimThread) -> None:
+    def __init__(self, thread: AnyThread) -> None:
         self.thread = thread
         self.notified = False
 
@@ -202,26 +203,26 @@ class SimCondition:
     none is given). Notifying is no schedule point: the release that follows it is.
 
     On another lock (such as the simulation's own, which a single-threaded world never
-    contends), ownership is not checked and waiting does not release it. ``kind`` names
-    what the condition belongs to in deadlock reports (an Event, a Queue...).
+    contends), ownership is not checked and waiting does not release it. ``name`` is what
+    deadlock reports call it (the Event or Queue it belongs to; by default "Condition
+    <n> (made at file:line)").
     """
 
-    __slots__ = ("_lock", "_scheduler", "_waiters", "acquire", "kind", "release", "site")
+    __slots__ = ("_lock", "_scheduler", "_waiters", "acquire", "label", "release")
 
     def __init__(
         self,
-        scheduler: BlockingScheduler,
+        scheduler: StepScheduler,
         lock: SimLock | LockProtocol | None = None,
         *,
-        kind: str = "Condition",
+        name: str | None = None,
     ) -> None:
         self._scheduler = scheduler
-        self.kind = kind
         self._lock: SimLock | LockProtocol = SimRLock(scheduler) if lock is None else lock
         self.acquire: Callable[..., bool] = self._lock.acquire
         self.release: Callable[[], None] = self._lock.release
         self._waiters: deque[_Waiting] = deque()
-        self.site = creation_site()
+        self.label = label(scheduler, "Condition") if name is None else name
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -319,9 +320,9 @@ class SimCondition:
     # -- for deadlock reports -------------------------------------------------------------
 
     def describe(self) -> str:
-        return f"{self.kind} made at {self.site}"
+        return self.label
 
-    def holders(self) -> list[SimThread]:
+    def holders(self) -> list[AnyThread]:
         lock = self._lock
         return lock.holders() if isinstance(lock, SimLock) else []
 

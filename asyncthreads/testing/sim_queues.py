@@ -13,10 +13,13 @@ from __future__ import annotations
 import queue
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .sim_blocking import BlockingScheduler, deadline_after
+from .sim_blocking import deadline_after, label
 from .sim_locks import SimCondition, SimLock
+
+if TYPE_CHECKING:
+    from .step_scheduler import StepScheduler
 
 __all__ = ["SimLifoQueue", "SimPriorityQueue", "SimQueue", "SimSimpleQueue"]
 
@@ -26,18 +29,18 @@ T = TypeVar("T")
 class SimQueue(queue.Queue[T]):
     """A simulated ``queue.Queue``."""
 
-    def __init__(self, scheduler: BlockingScheduler, maxsize: int = 0) -> None:
+    def __init__(self, scheduler: StepScheduler, maxsize: int = 0) -> None:
         # queue.Queue.__init__ is not called: it would make real locks.
         self._scheduler = scheduler
         self.maxsize = maxsize
         self._init(maxsize)
-        kind = type(self).__name__[3:]
-        self.mutex = SimLock(scheduler)  # type: ignore[assignment]
-        self._not_empty = SimCondition(scheduler, self.mutex, kind=kind)
-        self._not_full = SimCondition(scheduler, self.mutex, kind=kind)
+        name = label(scheduler, type(self).__name__[3:])
+        self.mutex = SimLock(scheduler, name=name)  # type: ignore[assignment]
+        self._not_empty = SimCondition(scheduler, self.mutex, name=name)
+        self._not_full = SimCondition(scheduler, self.mutex, name=name)
         self.not_empty = self._not_empty  # type: ignore[assignment]
         self.not_full = self._not_full  # type: ignore[assignment]
-        self.all_tasks_done = SimCondition(scheduler, self.mutex, kind=kind)  # type: ignore[assignment]
+        self.all_tasks_done = SimCondition(scheduler, self.mutex, name=name)  # type: ignore[assignment]
         self.unfinished_tasks = 0
 
     # put and get are queue.Queue's, with the deadline on the virtual clock.
@@ -102,14 +105,15 @@ class SimPriorityQueue(SimQueue[Any], queue.PriorityQueue[Any]):
 class SimSimpleQueue(queue.SimpleQueue[T]):
     """A simulated ``queue.SimpleQueue``: unbounded, no task tracking."""
 
-    def __new__(cls, scheduler: BlockingScheduler) -> SimSimpleQueue[T]:
+    def __new__(cls, scheduler: StepScheduler) -> SimSimpleQueue[T]:
         return super().__new__(cls)
 
-    def __init__(self, scheduler: BlockingScheduler) -> None:
+    def __init__(self, scheduler: StepScheduler) -> None:
         self._scheduler = scheduler
         self._items: deque[T] = deque()
-        self._lock = SimLock(scheduler)
-        self._not_empty = SimCondition(scheduler, self._lock, kind="SimpleQueue")
+        name = label(scheduler, "SimpleQueue")
+        self._lock = SimLock(scheduler, name=name)
+        self._not_empty = SimCondition(scheduler, self._lock, name=name)
 
     def put(self, item: T, block: bool = True, timeout: float | None = None) -> None:
         """Put ``item``; never blocks (``block`` and ``timeout`` are ignored)."""

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .sim_blocking import BlockingScheduler, deadline_after
+from .sim_blocking import deadline_after, label
 from .sim_locks import SimCondition, SimLock
+
+if TYPE_CHECKING:
+    from .step_scheduler import StepScheduler
 
 __all__ = ["SimBarrier", "SimBoundedSemaphore", "SimEvent", "SimSemaphore"]
 
@@ -23,23 +27,25 @@ __all__ = ["SimBarrier", "SimBoundedSemaphore", "SimEvent", "SimSemaphore"]
 class SimEvent(threading.Event):
     """A simulated ``threading.Event``."""
 
-    def __init__(self, scheduler: BlockingScheduler) -> None:
+    def __init__(self, scheduler: StepScheduler) -> None:
         # threading.Event.__init__ is not called: it would make a real Condition.
-        self._cond = SimCondition(scheduler, SimLock(scheduler), kind="Event")
+        name = label(scheduler, "Event")
+        self._cond = SimCondition(scheduler, SimLock(scheduler, name=name), name=name)
         self._flag = False
 
     def __repr__(self) -> str:
-        return f"<simulated Event made at {self._cond.site}: {'set' if self._flag else 'unset'}>"
+        return f"<simulated {self._cond.label}: {'set' if self._flag else 'unset'}>"
 
 
 class SimSemaphore(threading.Semaphore):
     """A simulated ``threading.Semaphore``."""
 
-    def __init__(self, scheduler: BlockingScheduler, value: int = 1) -> None:
+    def __init__(self, scheduler: StepScheduler, value: int = 1) -> None:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         self._scheduler = scheduler
-        self._cond = SimCondition(scheduler, SimLock(scheduler), kind=type(self).__name__[3:])
+        name = label(scheduler, type(self).__name__[3:])
+        self._cond = SimCondition(scheduler, SimLock(scheduler, name=name), name=name)
         self._value = value
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
@@ -72,7 +78,7 @@ class SimBoundedSemaphore(SimSemaphore, threading.BoundedSemaphore):
     """A simulated ``threading.BoundedSemaphore``: releasing above the initial value
     raises ``ValueError``."""
 
-    def __init__(self, scheduler: BlockingScheduler, value: int = 1) -> None:
+    def __init__(self, scheduler: StepScheduler, value: int = 1) -> None:
         super().__init__(scheduler, value)
         self._initial_value = value
 
@@ -82,11 +88,12 @@ class SimBarrier(threading.Barrier):
 
     def __init__(
         self,
-        scheduler: BlockingScheduler,
+        scheduler: StepScheduler,
         parties: int,
         action: Callable[[], None] | None = None,
         timeout: float | None = None,
     ) -> None:
         # The standard library's state, on a simulated condition.
         super().__init__(parties, action, timeout)
-        self._cond = SimCondition(scheduler, SimLock(scheduler), kind="Barrier")
+        name = label(scheduler, "Barrier")
+        self._cond = SimCondition(scheduler, SimLock(scheduler, name=name), name=name)

@@ -22,6 +22,7 @@ States of a SimThread, as the scheduler keeps them:
 from __future__ import annotations
 
 import os
+import threading
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -181,13 +182,23 @@ class TestThread:
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# The standard library modules whose blocking calls the simulated primitives stand under
+# (an Event's wait is threading.py's): a report names their caller.
+_STDLIB = os.path.dirname(os.path.abspath(threading.__file__))
+_MACHINERY = (
+    _PACKAGE,
+    os.path.join(_STDLIB, "threading.py"),
+    os.path.join(_STDLIB, "queue.py"),
+    os.path.join(_STDLIB, "concurrent", "futures") + os.sep,
+)
 
 
 def user_frame(frame: FrameType | None) -> str | None:
-    """file:line of the innermost frame outside asyncthreads, from ``frame`` outwards."""
+    """file:line of the innermost frame outside asyncthreads (and the standard library's
+    threading, queue and concurrent.futures), from ``frame`` outwards."""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE):
+        if not filename.startswith(_MACHINERY):
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None

@@ -23,7 +23,8 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .sim_blocking import BlockingScheduler, SimThread
+    from .sim_thread import SimThread
+    from .step_scheduler import StepScheduler
 
 __all__ = ["SimLocal", "SimulatedThread", "local_key"]
 
@@ -52,12 +53,12 @@ class SimulatedThread(threading.Thread):
         return f"<SimulatedThread({self.name}, {self.ident})>"
 
 
-def local_key(scheduler: BlockingScheduler | None) -> Callable[[], Hashable]:
+def local_key(scheduler: StepScheduler | None) -> Callable[[], Hashable]:
     """How a :class:`SimLocal` made now tells threads apart: by simulated thread on
     ``scheduler``, else by OS thread."""
     if scheduler is None:
         return _thread.get_ident
-    return scheduler.current_thread  # type: ignore[return-value]
+    return scheduler.current_thread
 
 
 _READ_ONLY_DICT = "{!r} object attribute '__dict__' is read-only"
