@@ -1,0 +1,254 @@
+"""Pool tasks that use the standard library's blocking calls, inside ``sim.patched()``:
+each gets the answer real threads get, at the virtual time real threads would, with no
+real waiting; a lock-order inversion is found and reported instead of hanging."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import re
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from asyncthreads import DeadlockError, ThreadPool
+from asyncthreads.testing import Simulation
+
+pytestmark = pytest.mark.timeout(60)
+
+REAL_MONOTONIC = time.monotonic
+
+
+@pytest.fixture
+def sim() -> Any:
+    with Simulation() as sim:
+        yield sim
+
+
+def test_a_lock_held_across_a_sleep_makes_a_second_task_wait(sim: Simulation) -> None:
+    pool = sim.thread_pool(2)
+    log: list[tuple[str, float]] = []
+    with sim.patched():
+        lock = threading.Lock()
+
+        def holder() -> None:
+            with lock:
+                log.append(("holder in", time.monotonic()))
+                time.sleep(1.0)
+                log.append(("holder out", time.monotonic()))
+
+        def second() -> None:
+            with lock:
+                log.append(("second in", time.monotonic()))
+
+        results = [pool.submit(holder), pool.submit(second)]
+        for result in results:
+            result.result()
+    assert log == [("holder in", 0.0), ("holder out", 1.0), ("second in", 1.0)]
+
+
+def test_an_rlock_keeps_a_second_task_out_while_its_owner_holds_it(sim: Simulation) -> None:
+    pool = sim.thread_pool(2)
+    entered: list[tuple[str, float]] = []
+    with sim.patched():
+        lock = threading.RLock()
+
+        def owner() -> None:
+            with lock, lock:
+                entered.append(("owner", time.monotonic()))
+                time.sleep(2.0)
+
+        def second() -> None:
+            with lock:
+                entered.append(("second", time.monotonic()))
+
+        results = [pool.submit(owner), pool.submit(second)]
+        for result in results:
+            result.result()
+    assert entered == [("owner", 0.0), ("second", 2.0)]
+
+
+def test_event_wait_without_a_timeout_returns_when_another_task_sets_it(
+    sim: Simulation,
+) -> None:
+    pool = sim.thread_pool(2)
+    with sim.patched():
+        event = threading.Event()
+
+        def waiter() -> float:
+            assert event.wait()
+            return time.monotonic()
+
+        def setter() -> None:
+            time.sleep(4.0)
+            event.set()
+
+        waited = pool.submit(waiter)
+        pool.submit(setter)
+        assert waited.result() == 4.0
+
+
+def test_event_wait_3_and_queue_get_timeout_2_return_at_virtual_3_and_2(
+    sim: Simulation,
+) -> None:
+    pool = sim.thread_pool(2)
+    real_start = REAL_MONOTONIC()
+    with sim.patched():
+        event = threading.Event()
+        jobs: queue.Queue[int] = queue.Queue()
+
+        def wait_event() -> tuple[bool, float]:
+            return event.wait(3), time.monotonic()
+
+        def get_job() -> tuple[str, float]:
+            try:
+                jobs.get(timeout=2)
+            except queue.Empty:
+                return "empty", time.monotonic()
+            return "got", time.monotonic()  # pragma: no cover
+
+        waited, got = pool.submit(wait_event), pool.submit(get_job)
+        assert waited.result() == (False, 3.0)
+        assert got.result() == ("empty", 2.0)
+    assert REAL_MONOTONIC() - real_start < 2.0
+
+
+def test_time_sleep_in_a_task_moves_virtual_time_and_timers_fire_meanwhile(
+    sim: Simulation,
+) -> None:
+    reactor = sim.reactor(threads=1)
+    fired: list[float] = []
+    with sim.patched():
+        reactor.call_later(0.5, lambda: fired.append(time.monotonic()))
+
+        def slow() -> float:
+            time.sleep(1.0)
+            return time.monotonic()
+
+        assert reactor.call_in_thread(slow).result() == 1.0
+    assert fired == [0.5]
+
+
+def test_time_monotonic_in_a_task_reads_virtual_time(sim: Simulation) -> None:
+    reactor = sim.reactor(threads=1)
+    with sim.patched():
+        late = reactor.call_in_thread_later(7.5, time.monotonic)
+        assert late.result() == 7.5
+
+
+def test_threading_local_is_per_worker(sim: Simulation) -> None:
+    pool = sim.thread_pool(2)
+    with sim.patched():
+        local = threading.local()
+
+        def remember(value: int) -> int:
+            local.value = value
+            time.sleep(1.0)  # the other worker stores meanwhile
+            seen: int = local.value
+            return seen
+
+        results = [pool.submit(remember, n) for n in (1, 2)]
+        assert [r.result() for r in results] == [1, 2]
+
+
+@pytest.mark.timeout(30)
+def test_workers_are_named_as_production_workers_are(sim: Simulation) -> None:
+    def names(pool: ThreadPool) -> set[str]:
+        barrier = threading.Barrier(2, timeout=10)
+
+        def name() -> str:
+            barrier.wait()  # both workers take one task each
+            return threading.current_thread().name
+
+        results = [pool.submit(name) for _ in range(2)]
+        return {r.result(timeout=10) for r in results}
+
+    with ThreadPool(2, name="fetchers") as real_pool:
+        real = names(real_pool)
+    with sim.patched():
+        simulated = names(sim.thread_pool(2, name="fetchers"))
+    assert simulated == real == {"fetchers-1", "fetchers-2"}
+
+
+def test_each_worker_has_its_own_ident(sim: Simulation) -> None:
+    pool = sim.thread_pool(2)
+    with sim.patched():
+        barrier = threading.Barrier(2)
+
+        def ident() -> int:
+            barrier.wait()
+            assert threading.current_thread().ident == threading.get_ident()
+            return threading.get_ident()
+
+        idents = {r.result() for r in [pool.submit(ident), pool.submit(ident)]}
+        assert len(idents) == 2
+        assert threading.get_ident() not in idents
+
+
+def test_futures_wait_and_as_completed_take_simulated_results(sim: Simulation) -> None:
+    pool = sim.thread_pool(3)
+    with sim.patched():
+
+        def nap(seconds: float) -> float:
+            time.sleep(seconds)
+            return seconds
+
+        results = [pool.submit(nap, seconds) for seconds in (3.0, 1.0, 2.0)]
+        done, _ = concurrent.futures.wait(results, return_when=concurrent.futures.FIRST_COMPLETED)
+        assert done == {results[1]}
+        assert time.monotonic() == 1.0
+        futures: list[concurrent.futures.Future[float]] = list(results)
+        order = list(concurrent.futures.as_completed(futures))
+        assert order == [results[1], results[2], results[0]]
+        assert time.monotonic() == 3.0
+
+
+# -- deadlocks ------------------------------------------------------------------------------
+
+
+def transfer_both_ways(sim: Simulation) -> None:
+    """Two tasks take two locks in opposite orders: a lock-order inversion."""
+    pool = sim.thread_pool(2)
+    with sim.patched():
+        accounts, audit = threading.Lock(), threading.Lock()
+
+        def transfer() -> None:
+            with accounts, audit:
+                pass
+
+        def report() -> None:
+            with audit, accounts:
+                pass
+
+        results = [pool.submit(transfer), pool.submit(report)]
+        for result in results:
+            result.result()
+
+
+def test_a_lock_order_inversion_hides_under_fifo(sim: Simulation) -> None:
+    transfer_both_ways(sim)
+
+
+def test_a_lock_order_inversion_is_found_by_seeded_exploration_and_reported() -> None:
+    reports = []
+    for seed in range(50):
+        with Simulation(seed=seed) as sim:
+            try:
+                transfer_both_ways(sim)
+            except DeadlockError as error:
+                reports.append((seed, str(error)))
+    assert reports, "no seed in 50 found the deadlock"
+    seed, report = reports[0]
+    assert "ThreadPool-1" in report
+    assert "ThreadPool-2" in report
+    # Each thread: what it waits for (the lock, where it was made, who holds it), where
+    # it blocked, and what it holds.
+    for me, other in (("1", "2"), ("2", "1")):
+        assert re.search(
+            rf"ThreadPool-{me}: .* waits for Lock \d \(made at test_patched_tasks\.py:\d+\), "
+            rf"held by ThreadPool-{other} at .*test_patched_tasks\.py:\d+; "
+            rf"holds Lock \d \(made at test_patched_tasks\.py:\d+\)",
+            report,
+        ), report
