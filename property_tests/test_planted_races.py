@@ -1,9 +1,10 @@
 """Planted races: does exploring interleavings find real bugs, shrink them and replay them?
 
-``examples/races.py`` holds four small bugs in user code built on asyncthreads, each
-beside its fix. Each passes under the simulation's default FIFO order (as such bugs pass
-most runs on real threads) and fails under some interleavings only. For each, the tests
-below check that
+``examples/races.py`` holds four small bugs in user code built on asyncthreads, and
+``examples/blocking_races.py`` two in pool tasks built on ``threading`` and ``queue``
+(run inside ``sim.patched()``), each beside its fix. Each passes under the simulation's
+default FIFO order (as such bugs pass most runs on real threads) and fails under some
+interleavings only. For each, the tests below check that
 
 (a) seeded random choice (``Simulation(seed=s)`` for s in ``range(SEEDS)``) finds it,
     and so does :class:`PCTChooser` over the same seeds;
@@ -31,11 +32,15 @@ departure)::
     2 check-then-act (cache) 6/11, 2    5, 77      0, 130     3, at2:1:2,2:2
     3 completion order       25/30, 1   0, 243     0, 245     2, at2:0:1
     4 read-then-store        4/6, 1     0, 145     15, 30     3, at2:1:1
+    5 lock released between  200/252, 1 0, 193     1, 64      3, at2:2:1
+    6 queue op between       210/252, 1 0, 228     2, 61      3, at2:1:1
 
-The runs take 5 to 8 steps. Bug 1 shows what PCT is for: it needs the reactor starved
+The runs of bugs 1 to 4 take 5 to 8 steps. Bug 1 shows what PCT is for: it needs the reactor starved
 for three pool steps in a row, which uniform random choice gives in one run of seven and
 PCT in one of three. Bug 4 is found only because the handler's ``checkpoint()`` is a
-schedule point: its one departure is the decision there (step 1). Hypothesis shrinks
+schedule point: its one departure is the decision there (step 1). Bugs 5 and 6 need no
+such help: every acquire, release, put and get of a simulated primitive is a schedule
+point, so the other task can run between the read and the store. Hypothesis shrinks
 each bug to the fewest departures it needs.
 
 ``HYPOTHESIS_PROFILE=deep pytest property_tests -n auto`` explores the fixed versions
@@ -45,6 +50,7 @@ further, in busier runs with too many schedules to try them all
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -54,6 +60,7 @@ from hypothesis import strategies as st
 
 from asyncthreads.testing import Candidate, Chooser, PCTChooser, Simulation, schedules
 from asyncthreads.testing.choosers import decode_token
+from examples.blocking_races import FixedJobTotals, FixedStockCounter, JobTotals, StockCounter
 from examples.races import (
     FixedLedger,
     FixedPriceCache,
@@ -146,6 +153,36 @@ def page_views(sim: Simulation, fixed: bool, busy: bool = False) -> None:
     assert counter.views == views
 
 
+def stock_additions(sim: Simulation, fixed: bool, busy: bool = False) -> None:
+    """Two additions to a stock counter (four if busy) on two pool threads, with the
+    standard library's Lock (``examples/blocking_races.py``)."""
+    pool = sim.thread_pool(2)
+    amounts = [1, 2] + ([3, 4] if busy else [])
+    with sim.patched():
+        counter = (FixedStockCounter if fixed else StockCounter)()
+        added = [pool.submit(counter.add, n) for n in amounts]
+        for result in added:
+            result.result()
+    assert counter.count == sum(amounts)
+
+
+def job_takers(sim: Simulation, fixed: bool, busy: bool = False) -> None:
+    """Two workers (four if busy) each take one job for one customer from a queue.Queue,
+    on two pool threads (``examples/blocking_races.py``)."""
+    pool = sim.thread_pool(2)
+    sizes = [5, 7] + ([11, 13] if busy else [])
+    with sim.patched():
+        jobs: queue.Queue[int] = queue.Queue()
+        for size in sizes:
+            jobs.put(size)
+        totals = (FixedJobTotals if fixed else JobTotals)(jobs)
+        taken = [pool.submit(totals.take_one, "acme") for _ in sizes]
+        for result in taken:
+            result.result()
+        jobs.join()
+    assert totals.totals == {"acme": sum(sizes)}
+
+
 @dataclass(frozen=True)
 class PlantedRace:
     name: str
@@ -158,6 +195,8 @@ RACES = [
     PlantedRace("check-then-act", price_requests, fewest_departures=2),
     PlantedRace("completion-order", quote_board, fewest_departures=1),
     PlantedRace("read-then-store", page_views, fewest_departures=1),
+    PlantedRace("lock-released-between", stock_additions, fewest_departures=1),
+    PlantedRace("queue-op-between", job_takers, fewest_departures=1),
 ]
 by_name = pytest.mark.parametrize("race", RACES, ids=[race.name for race in RACES])
 
