@@ -23,6 +23,7 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "timers": ("benchmarks.timers", "call_later and cancel; flatness; bytes per timer"),
     "simulation": ("benchmarks.simulation", "periodic tasks on the virtual clock"),
     "lateness": ("benchmarks.lateness", "how late timers run on real threads"),
+    "handoff": ("benchmarks.handoff", "a lock handed between two simulated vs real threads"),
 }
 
 
