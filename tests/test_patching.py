@@ -3,12 +3,13 @@ the simulation for code inside it, and nothing else changes."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -353,3 +354,100 @@ def test_a_timer_started_inside_the_patch_runs_on_a_real_thread(sim: Simulation)
         timer.join(10)
     assert fired.is_set()
     assert sim.now == 0
+
+
+def test_futures_wait_outside_the_patch_blocks_on_real_time_and_runs_nothing(
+    sim: Simulation,
+) -> None:
+    pending = sim.thread_pool(1).submit(lambda: None)
+    real_start = REAL["monotonic"]()  # type: ignore[operator]
+    done, not_done = concurrent.futures.wait([pending], timeout=0.05)
+    assert (done, not_done) == (set(), {pending})
+    assert REAL["monotonic"]() - real_start >= 0.05  # type: ignore[operator]
+    assert sim.now == 0
+
+
+def test_an_executor_and_asyncio_inside_the_patch_run_on_real_threads_and_time(
+    sim: Simulation,
+) -> None:
+    with sim.patched():
+        with concurrent.futures.ThreadPoolExecutor(1) as executor:
+            slept = executor.submit(time.sleep, 0.01)
+            assert slept.result(timeout=10) is None
+        asyncio.run(asyncio.sleep(0.01))
+    assert sim.now == 0
+
+
+def sleep_zero() -> Callable[[], object]:
+    return lambda: time.sleep(0)
+
+
+def lock_acquire_and_release() -> Callable[[], object]:
+    lock = threading.Lock()
+
+    def use() -> None:
+        with lock:
+            pass
+
+    return use
+
+
+def event_set() -> Callable[[], object]:
+    return threading.Event().set
+
+
+def event_wait() -> Callable[[], object]:
+    event = threading.Event()
+    event.set()
+    return event.wait
+
+
+def queue_put() -> Callable[[], object]:
+    q: queue.Queue[int] = queue.Queue()
+    return lambda: q.put(1)
+
+
+def queue_get() -> Callable[[], object]:
+    q: queue.Queue[int] = queue.Queue()
+    q.put(1)
+    return q.get
+
+
+SYNC_OPERATIONS = {
+    "sleep-0": sleep_zero,
+    "lock": lock_acquire_and_release,
+    "event-set": event_set,
+    "event-wait": event_wait,
+    "queue-put": queue_put,
+    "queue-get": queue_get,
+}
+
+
+@pytest.mark.parametrize("operation", list(SYNC_OPERATIONS))
+def test_each_synchronization_operation_is_a_schedule_point(operation: str) -> None:
+    def run(sim: Simulation) -> list[str]:
+        log: list[str] = []
+        pool = sim.thread_pool(2)
+        with sim.patched():
+            op = SYNC_OPERATIONS[operation]()
+
+            def first() -> None:
+                log.append("a1")
+                op()
+                log.append("a2")
+
+            results = [pool.submit(first), pool.submit(log.append, "b")]
+            for result in results:
+                result.result()
+        return log
+
+    with Simulation() as fifo:
+        # FIFO continues the running thread, except that sleep(0) lets the others run
+        # first, as sim.sleep(0) does and as a real thread sleeping 0 gives way.
+        expected = ["a1", "b", "a2"] if operation == "sleep-0" else ["a1", "a2", "b"]
+        assert run(fifo) == expected
+    orders = set()
+    for seed in range(30):
+        with Simulation(seed=seed) as sim:
+            orders.add(tuple(run(sim)))
+    assert {("a1", "b", "a2"), ("a1", "a2", "b")} <= orders
