@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from asyncthreads import DeadlockError, ThreadPool
+from asyncthreads import DeadlockError, Reactor, ThreadPool
 from asyncthreads.testing import Simulation
 
 pytestmark = pytest.mark.timeout(60)
@@ -154,7 +154,7 @@ def test_threading_local_is_per_worker(sim: Simulation) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_workers_are_named_as_production_workers_are(sim: Simulation) -> None:
+def test_workers_and_the_reactor_are_named_as_in_production(sim: Simulation) -> None:
     def names(pool: ThreadPool) -> set[str]:
         barrier = threading.Barrier(2, timeout=10)
 
@@ -165,11 +165,19 @@ def test_workers_are_named_as_production_workers_are(sim: Simulation) -> None:
         results = [pool.submit(name) for _ in range(2)]
         return {r.result(timeout=10) for r in results}
 
+    def reactor_name(reactor: Reactor) -> str:
+        name: str = reactor.call(lambda: threading.current_thread().name).result(timeout=10)
+        return name
+
     with ThreadPool(2, name="fetchers") as real_pool:
         real = names(real_pool)
+    with Reactor(name="events") as real_reactor:
+        real_reactor_name = reactor_name(real_reactor)
     with sim.patched():
         simulated = names(sim.thread_pool(2, name="fetchers"))
+        simulated_reactor_name = reactor_name(sim.reactor(name="events"))
     assert simulated == real == {"fetchers-1", "fetchers-2"}
+    assert simulated_reactor_name == real_reactor_name == "events"
 
 
 def test_each_worker_has_its_own_ident(sim: Simulation) -> None:

@@ -16,12 +16,13 @@ import pytest
 
 from asyncthreads.testing import Simulation
 from asyncthreads.testing.patching import EPOCH
-from asyncthreads.testing.sim_locks import SimLock, SimRLock
+from asyncthreads.testing.sim_locks import SimCondition, SimLock, SimRLock
 from asyncthreads.testing.sim_queues import SimQueue
 from asyncthreads.testing.sim_sync import SimEvent
 
 pytestmark = pytest.mark.timeout(30)
 
+REAL_CONDITION = threading.Condition
 REAL = {
     "sleep": time.sleep,
     "monotonic": time.monotonic,
@@ -451,3 +452,12 @@ def test_each_synchronization_operation_is_a_schedule_point(operation: str) -> N
         with Simulation(seed=seed) as sim:
             orders.add(tuple(run(sim)))
     assert {("a1", "b", "a2"), ("a1", "a2", "b")} <= orders
+
+
+def test_a_condition_made_inside_the_patch_on_a_real_lock_is_real(sim: Simulation) -> None:
+    real_lock = threading.RLock()
+    with sim.patched():
+        on_real = threading.Condition(real_lock)
+        on_simulated = threading.Condition(threading.Lock())
+    assert type(on_real) is REAL_CONDITION
+    assert isinstance(on_simulated, SimCondition)

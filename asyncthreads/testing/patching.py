@@ -93,6 +93,7 @@ _installed: list[tuple[ModuleType, str, object, object]] = []  # module, name, r
 _identities: dict[int, dict[int, SimulatedThread]] = {}
 
 _real_get_ident = _thread.get_ident
+_RealCondition = threading.Condition
 _real_current_thread = threading.current_thread
 _real_sleep = time.sleep
 _real_time = time.time
@@ -263,6 +264,14 @@ class _Dispatching(type):
         return issubclass(subclass, cls._real)
 
 
+def _condition(scheduler: StepScheduler, lock: Any = None) -> object:
+    """A simulated Condition on a simulated lock (or a new one); on a real lock, made
+    before the patch, a real Condition: waiting on it must release that lock."""
+    if lock is None or isinstance(lock, SimLock):
+        return SimCondition(scheduler, lock)
+    return _RealCondition(lock)
+
+
 def _replacements() -> list[tuple[ModuleType, str, object]]:
     return [
         (time, "sleep", _sleep),
@@ -274,7 +283,7 @@ def _replacements() -> list[tuple[ModuleType, str, object]]:
         (time, "time_ns", _reader_ns(_real_time_ns, _virtual_wall)),
         (threading, "Lock", _factory(threading.Lock, SimLock)),
         (threading, "RLock", _factory(threading.RLock, SimRLock)),
-        (threading, "Condition", _dispatching_class(threading.Condition, SimCondition)),
+        (threading, "Condition", _dispatching_class(threading.Condition, _condition)),
         (threading, "Event", _dispatching_class(threading.Event, SimEvent)),
         (threading, "Semaphore", _dispatching_class(threading.Semaphore, SimSemaphore)),
         (

@@ -62,7 +62,12 @@ class SimLock:
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock; False if not acquired (non-blocking, or timed out)."""
         scheduler = self._scheduler
-        deadline = _acquire_deadline(scheduler, blocking, timeout)
+        # The arguments are checked only when given: acquire() is the hot path.
+        deadline = (
+            None
+            if blocking is True and timeout == -1
+            else _acquire_deadline(scheduler, blocking, timeout)
+        )
         scheduler.schedule_point()
         me = scheduler.current_thread()
         if self._holder is None:
