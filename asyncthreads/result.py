@@ -252,8 +252,11 @@ class Result(Future[T]):
         return True
 
     def _notify_locked(self, watchers: Watchers) -> None:
-        waiters = watchers.waiters
-        if waiters:
+        if watchers.waiters:
+            # A copy: in a simulation, telling a concurrent.futures waiter sets a
+            # simulated Event, a schedule point where the waiter may run and remove
+            # itself from the list (the scheduler's lock excludes nothing there).
+            waiters = list(watchers.waiters)
             if self._state == CANCELLED:
                 for waiter in waiters:
                     waiter.add_cancelled(self)

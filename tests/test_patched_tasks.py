@@ -260,3 +260,20 @@ def test_a_lock_order_inversion_is_found_by_seeded_exploration_and_reported() ->
             rf"holds Lock \d \(made at test_patched_tasks\.py:\d+\)",
             report,
         ), report
+
+
+def wait_for_one(future: concurrent.futures.Future[Any]) -> tuple[int, float]:
+    done, _ = concurrent.futures.wait([future], timeout=5)
+    return len(done), time.monotonic()
+
+
+def test_every_task_waiting_with_futures_wait_is_told_when_the_result_ends() -> None:
+    # Telling one waiter is a schedule point; a waiter that runs there and leaves must
+    # not make the Result skip the next one (it then waited out its timeout).
+    for seed in range(30):
+        with Simulation(seed=seed) as sim, sim.patched():
+            target = sim.thread_pool(1).submit(time.sleep, 1.0)
+
+            pool = sim.thread_pool(3)
+            waiters = [pool.submit(wait_for_one, target) for _ in range(3)]
+            assert [w.result() for w in waiters] == [(1, 1.0)] * 3, f"seed {seed}"
