@@ -32,12 +32,12 @@ departure)::
     2 check-then-act (cache) 6/11, 2    5, 77      0, 130     3, at2:1:2,2:2
     3 completion order       25/30, 1   0, 243     0, 245     2, at2:0:1
     4 read-then-store        4/6, 1     0, 145     15, 30     3, at2:1:1
-    5 lock released between  200/252, 1 0, 193     1, 64      3, at2:2:1
+    5 lock released between  200/252, 1 0, 193     1, 67      3, at2:2:1
     6 queue op between       210/252, 1 0, 228     2, 61      3, at2:1:1
 
-The runs of bugs 1 to 4 take 5 to 8 steps. Bug 1 shows what PCT is for: it needs the reactor starved
-for three pool steps in a row, which uniform random choice gives in one run of seven and
-PCT in one of three. Bug 4 is found only because the handler's ``checkpoint()`` is a
+The runs of bugs 1 to 4 take 5 to 8 steps. Bug 1 shows what PCT is for: it needs the
+reactor starved for three pool steps in a row, which uniform random choice gives in one
+run of seven and PCT in one of three. Bug 4 is found only because the handler's ``checkpoint()`` is a
 schedule point: its one departure is the decision there (step 1). Bugs 5 and 6 need no
 such help: every acquire, release, put and get of a simulated primitive is a schedule
 point, so the other task can run between the read and the store. Hypothesis shrinks
