@@ -461,3 +461,31 @@ def test_a_condition_made_inside_the_patch_on_a_real_lock_is_real(sim: Simulatio
         on_simulated = threading.Condition(threading.Lock())
     assert type(on_real) is REAL_CONDITION
     assert isinstance(on_simulated, SimCondition)
+
+
+def test_a_name_bound_before_the_patch_stays_real(sim: Simulation) -> None:
+    from threading import Lock
+    from time import monotonic
+
+    with sim.patched():
+        sim.clock._move_to(100.0)
+        assert monotonic() != 100.0
+        assert type(Lock()).__module__ == "_thread"
+        assert time.monotonic() == 100.0
+
+
+def test_hypothesis_runs_inside_the_patch_on_real_time(sim: Simulation) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    seen: list[float] = []
+
+    @settings(max_examples=5, database=None)
+    @given(st.integers())
+    def check(n: int) -> None:
+        seen.append(time.monotonic())
+
+    with sim.patched():
+        check()
+    assert seen == [0.0] * len(seen)
+    assert sim.now == 0

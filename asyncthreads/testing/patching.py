@@ -61,22 +61,34 @@ __all__ = ["EPOCH", "patched", "scheduler_here"]
 EPOCH = 946_684_800.0
 """What ``time.time()`` reads at virtual time 0 under the patch: 2000-01-01 00:00:00 UTC."""
 
-# Modules whose own calls always get the real thing: they run real threads (or are the
-# machinery of the standard library and of test runners, which must not switch threads).
+# Modules whose own calls always get the real thing: they run real threads, or they are
+# the machinery of the standard library and of test tools, whose locks and clocks may be
+# used from other threads and must not become schedule points.
 _REAL_FOR = (
     "threading",
     "queue",
     "_threading_local",
+    "functools",
     "logging",
+    "tempfile",
     "concurrent.futures.thread",
     "concurrent.futures.process",
     "multiprocessing",
     "asyncio",
+    "selectors",
+    "subprocess",
+    "socketserver",
     "asyncthreads.thread_scheduler",
     "_pytest",
     "pytest",
     "pluggy",
+    "pytest_timeout",
+    "xdist",
+    "execnet",
+    "hypothesis",
+    "coverage",
     "freezegun",
+    "greenlet",
 )
 _real_for_module: dict[str, bool] = {}  # a cache of the answers for _REAL_FOR
 # Modules that make primitives on behalf of their caller (a Future made inside the patch
