@@ -19,6 +19,7 @@ from asyncthreads.testing.patching import EPOCH
 from asyncthreads.testing.sim_locks import SimCondition, SimLock, SimRLock
 from asyncthreads.testing.sim_queues import SimQueue
 from asyncthreads.testing.sim_sync import SimEvent
+from asyncthreads.testing.sim_threads import SimLocal
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -489,3 +490,19 @@ def test_hypothesis_runs_inside_the_patch_on_real_time(sim: Simulation) -> None:
         check()
     assert seen == [0.0] * len(seen)
     assert sim.now == 0
+
+
+def test_a_subclass_defined_inside_the_patch_is_real_except_of_local(sim: Simulation) -> None:
+    with sim.patched():
+
+        class Jobs(queue.Queue):  # type: ignore[type-arg]
+            pass
+
+        class Context(threading.local):
+            pass
+
+        jobs, context = Jobs(), Context()
+    assert isinstance(jobs, REAL["Queue"])  # type: ignore[arg-type]
+    assert not isinstance(jobs, SimQueue)
+    assert type(jobs.mutex).__module__ == "_thread"
+    assert isinstance(context, SimLocal)
