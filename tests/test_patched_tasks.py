@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from asyncthreads import DeadlockError, Reactor, ThreadPool
-from asyncthreads.testing import Simulation
+from asyncthreads.testing import Simulation, explore
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -277,3 +277,33 @@ def test_every_task_waiting_with_futures_wait_is_told_when_the_result_ends() -> 
             pool = sim.thread_pool(3)
             waiters = [pool.submit(wait_for_one, target) for _ in range(3)]
             assert [w.result() for w in waiters] == [(1, 1.0)] * 3, f"seed {seed}"
+
+
+def transfer_in_one_order(sim: Simulation) -> None:
+    """The fix: both tasks take the two locks in the same order."""
+    pool = sim.thread_pool(2)
+    with sim.patched():
+        accounts, audit = threading.Lock(), threading.Lock()
+
+        def take_both() -> None:
+            with accounts, audit:
+                pass
+
+        results = [pool.submit(take_both), pool.submit(take_both)]
+        for result in results:
+            result.result()
+
+
+def test_exhaustive_exploration_finds_the_inversion_and_its_token_replays_it() -> None:
+    with pytest.raises(DeadlockError) as caught:
+        explore(transfer_both_ways, max_departures=2)
+    token = re.search(r"Simulation\(replay='([^']*)'\)", "\n".join(caught.value.__notes__))
+    assert token is not None
+    with Simulation(replay=token.group(1)) as replayed, pytest.raises(DeadlockError):
+        transfer_both_ways(replayed)
+
+
+def test_taking_the_locks_in_one_order_never_deadlocks_in_any_schedule() -> None:
+    found = explore(transfer_in_one_order, max_departures=None)
+    assert found.complete
+    assert found.schedules > 1
