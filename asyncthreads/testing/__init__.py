@@ -8,7 +8,10 @@ test's thread, in an order a chooser decides). Pass them to the production class
     reactor = Reactor(clock=sim.clock, scheduler=sim.scheduler)
 
 or let the simulation build them (``sim.reactor()``, ``sim.thread_pool(n)``).
-The pytest plugin gives each test a fresh one as the ``asyncthreads_sim`` fixture.
+Inside ``with sim.patched():`` the standard library's ``time.sleep``, clocks,
+``threading`` and ``queue`` primitives and thread identity run on the simulation too
+(:mod:`.patching`). The pytest plugin gives each test a fresh one as the
+``asyncthreads_sim`` fixture.
 """
 
 from __future__ import annotations
