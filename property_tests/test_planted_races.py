@@ -37,11 +37,11 @@ departure)::
 
 The runs of bugs 1 to 4 take 5 to 8 steps. Bug 1 shows what PCT is for: it needs the
 reactor starved for three pool steps in a row, which uniform random choice gives in one
-run of seven and PCT in one of three. Bug 4 is found only because the handler's ``checkpoint()`` is a
-schedule point: its one departure is the decision there (step 1). Bugs 5 and 6 need no
-such help: every acquire, release, put and get of a simulated primitive is a schedule
-point, so the other task can run between the read and the store. Hypothesis shrinks
-each bug to the fewest departures it needs.
+run of seven and PCT in one of three. Bug 4 is found only because the handler's
+``checkpoint()`` is a schedule point: its one departure is the decision there (step 1).
+Bugs 5 and 6 need no such help: every acquire, release, put and get of a simulated
+primitive is a schedule point, so the other task can run between the read and the
+store. Hypothesis shrinks each bug to the fewest departures it needs.
 
 ``HYPOTHESIS_PROFILE=deep pytest property_tests -n auto`` explores the fixed versions
 further, in busier runs with too many schedules to try them all
