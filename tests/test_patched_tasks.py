@@ -307,3 +307,26 @@ def test_taking_the_locks_in_one_order_never_deadlocks_in_any_schedule() -> None
     found = explore(transfer_in_one_order, max_departures=None)
     assert found.complete
     assert found.schedules > 1
+
+
+def test_closing_ends_a_task_waiting_to_reacquire_a_condition_with_greenletexit() -> None:
+    from greenlet import GreenletExit
+
+    with Simulation() as sim, sim.patched():
+        pool = sim.thread_pool(2)
+        condition = threading.Condition()
+
+        def waiter() -> None:
+            with condition:
+                condition.wait()
+
+        def notifier_that_keeps_the_lock() -> None:
+            with condition:
+                condition.notify()
+                time.sleep(100)
+
+        waiting = pool.submit(waiter)
+        holding = pool.submit(notifier_that_keeps_the_lock)
+        sim.advance(1)
+    assert isinstance(waiting.exception(0), GreenletExit)
+    assert isinstance(holding.exception(0), GreenletExit)

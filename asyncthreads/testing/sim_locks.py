@@ -48,6 +48,16 @@ def _acquire_deadline(scheduler: StepScheduler, blocking: bool, timeout: float) 
     return deadline_after(scheduler.clock, timeout)
 
 
+def _unwinding(scheduler: StepScheduler) -> bool:
+    """True once the simulation is closed: its blocked threads are being ended.
+
+    A thread ended while it waited to re-acquire a Condition's lock unwinds through its
+    ``with`` block, whose exit releases a lock it does not hold; that release is
+    ignored then, so that the thread ends with the ``GreenletExit`` that ended it.
+    """
+    return scheduler._closed
+
+
 class SimLock:
     """A simulated ``threading.Lock`` (see the module docstring)."""
 
@@ -93,6 +103,8 @@ class SimLock:
     def release(self) -> None:
         """Release the lock (any thread may); ``RuntimeError`` if it is not locked."""
         if self._holder is None:
+            if _unwinding(self._scheduler):
+                return
             raise RuntimeError("release unlocked lock")
         self._holder = None
         if self._waiters:
@@ -165,6 +177,8 @@ class SimRLock(SimLock):
     def release(self) -> None:
         """Release one level; the lock is free once every level is released."""
         if self._holder is not self._scheduler.current_thread():
+            if _unwinding(self._scheduler):
+                return
             raise RuntimeError("cannot release un-acquired lock")
         self._count -= 1
         if self._count:
