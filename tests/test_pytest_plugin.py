@@ -412,3 +412,23 @@ def test_it(asyncthreads_sim):
     assert time.monotonic() != 5.0
 """
     run(pytester, source, "--asyncthreads-patched").assert_outcomes(passed=1)
+
+
+def test_the_patch_is_undone_when_the_test_ends(pytester: pytest.Pytester) -> None:
+    source = """
+import threading
+import time
+
+import pytest
+
+REAL_SLEEP, REAL_LOCK = time.sleep, threading.Lock
+
+@pytest.mark.asyncthreads(patched=True)
+def test_patched(asyncthreads_sim):
+    assert time.sleep is not REAL_SLEEP
+    raise AssertionError("fails inside the patch")
+
+def test_after():
+    assert time.sleep is REAL_SLEEP and threading.Lock is REAL_LOCK
+"""
+    run(pytester, source).assert_outcomes(passed=1, failed=1)

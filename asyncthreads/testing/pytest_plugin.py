@@ -15,7 +15,8 @@
   test created last (with hypothesis: the one of the final, shrunk example), or else the
   fixture's.
 
-It keeps no global state, so it is safe under pytest-xdist.
+It keeps no global state (the patch a test may ask for is undone when the test ends), so
+it is safe under pytest-xdist.
 """
 
 from __future__ import annotations
