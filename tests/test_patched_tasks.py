@@ -330,3 +330,27 @@ def test_closing_ends_a_task_waiting_to_reacquire_a_condition_with_greenletexit(
         sim.advance(1)
     assert isinstance(waiting.exception(0), GreenletExit)
     assert isinstance(holding.exception(0), GreenletExit)
+
+
+def test_a_released_lock_goes_to_its_longest_waiter_unless_the_releaser_retakes_it(
+    sim: Simulation,
+) -> None:
+    pool = sim.thread_pool(3)
+    order: list[str] = []
+    with sim.patched():
+        lock = threading.Lock()
+
+        def holder() -> None:
+            with lock:
+                time.sleep(1.0)  # the others queue up meanwhile, first first
+            with lock:  # released and retaken before a woken waiter ran: kept
+                order.append("holder again")
+
+        def waiter(name: str) -> None:
+            with lock:
+                order.append(name)
+
+        results = [pool.submit(holder), pool.submit(waiter, "first"), pool.submit(waiter, "second")]
+        for result in results:
+            result.result()
+    assert order == ["holder again", "first", "second"]
