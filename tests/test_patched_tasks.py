@@ -354,3 +354,16 @@ def test_a_released_lock_goes_to_its_longest_waiter_unless_the_releaser_retakes_
         for result in results:
             result.result()
     assert order == ["holder again", "first", "second"]
+
+
+def test_an_event_waiter_notified_by_set_returns_true_even_if_cleared_before_it_runs(
+    sim: Simulation,
+) -> None:
+    pool = sim.thread_pool(1)
+    with sim.patched():
+        event = threading.Event()
+        waiting = pool.submit(event.wait)
+        sim.run_until_idle()  # the waiter blocks
+        event.set()
+        event.clear()
+        assert waiting.result() is True
