@@ -7,8 +7,9 @@ raises ``RuntimeError``), with three differences a test relies on:
 
 * a blocking acquire or wait suspends only the calling simulated thread (through the
   scheduler's ``block``), and its timeout is in virtual seconds;
-* every acquire, release, wait and notify is a schedule point: the chooser may run
-  another ready simulated thread there first (FIFO, the default, continues the caller);
+* every acquire and release, and so every wait (which releases and re-acquires), is a
+  schedule point: the chooser may run another ready simulated thread there first (FIFO,
+  the default, continues the caller); a notify is not, the release after it is;
 * a lock wakes its waiters in the order they came, but, as a real lock, promises no
   fairness: a thread that releases and re-acquires before a woken waiter runs keeps it.
 
