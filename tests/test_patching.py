@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import math
 import queue
 import threading
 import time
@@ -506,3 +507,12 @@ def test_a_subclass_defined_inside_the_patch_is_real_except_of_local(sim: Simula
     assert not isinstance(jobs, SimQueue)
     assert type(jobs.mutex).__module__ == "_thread"
     assert isinstance(context, SimLocal)
+
+
+def test_a_zero_timeout_event_wait_moves_virtual_time_by_the_smallest_step(
+    sim: Simulation,
+) -> None:
+    sim.clock._move_to(2.0)
+    with sim.patched():
+        assert threading.Event().wait(0) is False
+    assert sim.now == math.nextafter(2.0, math.inf)
