@@ -24,6 +24,7 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "simulation": ("benchmarks.simulation", "periodic tasks on the virtual clock"),
     "lateness": ("benchmarks.lateness", "how late timers run on real threads"),
     "handoff": ("benchmarks.handoff", "a lock handed between two simulated vs real threads"),
+    "races": ("benchmarks.races", "schedules each explorer needs to find each planted race"),
 }
 
 
