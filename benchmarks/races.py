@@ -140,7 +140,7 @@ class RaceTable:
             rows.append(cells)
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = [
-            f"races: schedules to the first failure (and seconds), of {self.budget} per "
+            f"7. races: schedules to the first failure (and seconds), of {self.budget} per "
             "explorer; '-' = not found",
         ]
         for row in rows:

@@ -34,8 +34,12 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Workloads that compare contenders (the races workload counts schedules instead).
+COMPARISONS = [name for name in WORKLOADS if name != "races"]
+
+
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("name", list(WORKLOADS))
+@pytest.mark.parametrize("name", COMPARISONS)
 def test_each_workload_prints_a_table(name: str) -> None:
     done = run("-m", "benchmarks", "--quick", "--only", name)
     assert done.returncode == 0, done.stderr
@@ -52,6 +56,21 @@ def test_each_workload_prints_a_table(name: str) -> None:
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.timeout(150)
+def test_the_races_workload_prints_a_row_per_program_and_explorer() -> None:
+    from benchmarks.race_programs import PROGRAMS
+
+    done = run("-m", "benchmarks", "--quick", "--only", "races")
+
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^7\. races: ", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(
+        r"^  program +seeds +PCT +schedules\(\) +explore +fix clean", done.stdout, re.M
+    )
+    for program in PROGRAMS:
+        assert re.search(rf"^  {program.name} +(\d+|-) \(", done.stdout, re.MULTILINE), program
+
+
 def test_the_timers_flatness_matrix_has_a_column_per_size() -> None:
     done = run("-m", "benchmarks", "--quick", "--only", "timers")
     assert done.returncode == 0, done.stderr
