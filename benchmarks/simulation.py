@@ -25,6 +25,12 @@ Contenders:
 
 Twisted's and trio's clocks are far slower, so they cover a shorter span: the rate
 (firings per second of real time) is what is compared.
+
+Table 4c times what blocking costs a simulated thread: a pool task that calls
+``sim.sleep(0)`` over and over is suspended (its carrier greenlet is left to it) and
+resumed each time, a suspend/resume pair per call. Beside it: a bare greenlet switch
+pair (the floor) and, if installed, trio's ``await trio.sleep(0)`` (a task suspended and
+resumed by trio's loop).
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ from asyncthreads.testing import Simulation
 
 from .config import Config, optional_module
 from .harness import Group, Role, Row, Table, Target, interleave
+
+# The issue's goal for a blocking wait plus resume in a simulation, in microseconds.
+SUSPEND_RESUME_TARGET_US = 5.0
 
 NAME = "simulation"
 
@@ -174,11 +183,106 @@ def trio_rate(shape: Shape, tasks: int, seconds: int) -> tuple[float, int]:
     return fired[0] / elapsed, fired[0]
 
 
+def suspend_resume_us(pairs: int) -> float:
+    """Microseconds per suspend/resume pair: a pool task in ``sim.sleep(0)``."""
+    with Simulation() as sim:
+        pool = sim.thread_pool(1)
+        sleep = sim.sleep
+
+        def task() -> float:
+            start = time.perf_counter()
+            for _ in range(pairs):
+                sleep(0)
+            return time.perf_counter() - start
+
+        elapsed = pool.submit(task).result()
+    return elapsed / pairs * 1e6
+
+
+def greenlet_switch_us(pairs: int) -> float:
+    """Microseconds per switch pair between two bare greenlets: the floor."""
+    import greenlet
+
+    main = greenlet.getcurrent()
+
+    def body() -> None:
+        while True:
+            main.switch()
+
+    other = greenlet.greenlet(body)
+    switch = other.switch
+    start = time.perf_counter()
+    for _ in range(pairs):
+        switch()
+    elapsed = time.perf_counter() - start
+    other.throw(greenlet.GreenletExit)
+    return elapsed / pairs * 1e6
+
+
+def trio_sleep_zero_us(pairs: int) -> float:
+    trio: Any = optional_module("trio")
+    testing: Any = optional_module("trio.testing")
+    elapsed = [0.0]
+
+    async def main() -> None:
+        sleep = trio.sleep
+        start = time.perf_counter()
+        for _ in range(pairs):
+            await sleep(0)
+        elapsed[0] = time.perf_counter() - start
+
+    trio.run(main, clock=testing.MockClock(autojump_threshold=0))
+    return elapsed[0] / pairs * 1e6
+
+
+def lock_handoff_rows(config: Config) -> list[Row]:
+    """A lock handed between two simulated threads, against real threads: issue 10's
+    second blocking row, measured once the simulation has simulated locks. None yet."""
+    return []
+
+
 def run(config: Config) -> list[Table]:
     return [
         _table("4", "shared instants", "every 1 s, 1,000 due at once", shared_instants, config),
         _table("4b", "distinct instants", "each firing alone", distinct_instants, config),
+        _blocking_table(config),
     ]
+
+
+def _blocking_table(config: Config) -> Table:
+    pairs = config.size(100_000, 100)
+    contenders: list[tuple[str, Callable[[int], float], Role, Target | None]] = [
+        (
+            "asyncthreads: sim.sleep(0) in a pool task",
+            suspend_resume_us,
+            "asyncthreads",
+            Target(SUSPEND_RESUME_TARGET_US, "at most"),
+        ),
+        ("greenlet switch pair", greenlet_switch_us, "floor", None),
+    ]
+    if optional_module("trio") is not None:
+        contenders.append(
+            ("trio: await trio.sleep(0), MockClock", trio_sleep_zero_us, "peer", None)
+        )
+    samples = interleave(
+        [(label, partial(fn, pairs)) for label, fn, _, _ in contenders], config.runs_or(5)
+    )
+    rows = [
+        Row(label, samples[label], role=role, target=target)
+        for label, _, role, target in contenders
+    ]
+    groups = [Group("suspend + resume", "us per pair", rows)]
+    handoff = lock_handoff_rows(config)
+    if handoff:
+        groups.append(Group("lock handoff between two threads", "us per handoff", handoff))
+    return Table(
+        "4c. simulation: a blocked simulated thread suspended and resumed",
+        groups,
+        [
+            f"{pairs:,} suspend/resume pairs a run",
+            "ratios here are peer / asyncthreads (costs: higher = asyncthreads better)",
+        ],
+    )
 
 
 def _table(number: str, name: str, detail: str, shape: Shape, config: Config) -> Table:
