@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis.errors import StopTest
 
 from asyncthreads import DeadlockError, Reactor, Result
 from asyncthreads.testing import Candidate, Simulation
@@ -181,7 +182,7 @@ def test_the_reactor_waiting_for_its_own_call_raises_deadlock_at_once(sim: Simul
 
 
 class StopRun(BaseException):
-    """Stands for hypothesis's StopTest: a chooser's way to end a run."""
+    """Stands for hypothesis's StopTest (a BaseException): a chooser's way to end a run."""
 
 
 class StopAtStep:
@@ -240,3 +241,25 @@ def test_a_schedule_points_base_exception_reaches_the_test_not_the_task() -> Non
         with pytest.raises(StopRun):
             sim.run_until_idle()
         assert caught == []
+
+
+def test_hypothesis_stop_test_from_a_chooser_is_not_logged_as_a_periodic_tasks_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class StopTestAtStep:
+        def choose(self, step: int, ready: Sequence[Candidate]) -> int:
+            if step >= 3:
+                raise StopTest(0)
+            return 0
+
+    with Simulation(chooser=StopTestAtStep()) as sim:
+        reactor = sim.reactor(2)
+        tick = reactor.call_every(0.5, lambda: None)
+        reactor.call_in_thread(sim.sleep, 1)
+        reactor.call_in_thread(sim.sleep, 1)
+
+        with pytest.raises(StopTest):
+            sim.advance(2)
+
+        assert not tick.done()
+    assert "StopTest" not in caplog.text

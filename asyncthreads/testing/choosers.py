@@ -1,10 +1,12 @@
 """Choosers: who runs next when several actors have work ready at once.
 
 Every nondeterministic decision of a simulation goes through its chooser: which of the
-actors holding ready work runs next. That covers which of a pool's in-flight tasks lands
-first, and whether a pool task lands before or after a reactor call; it never reorders
-one actor's own work, so the reactor stays serial and FIFO and same-deadline timers stay
-in scheduling order.
+actors holding ready work (or blocked and now free to continue) runs next, and, at a
+schedule point (``checkpoint()``), whether the running thread goes on (index 0, the
+running thread being the first candidate) or another runs first. That covers which of
+a pool's in-flight tasks lands first, and whether a pool task lands before or after a
+reactor call; it never reorders one actor's own work, so the reactor stays serial and
+FIFO and same-deadline timers stay in scheduling order.
 
 A decision is offered as ``choose(step, ready)``: ``step`` is the number of steps run so
 far, ``ready`` the candidates (two or more) in the order they became ready, each with its

@@ -119,9 +119,9 @@ def pending(scheduler: StepScheduler) -> list[str]:
     for thread in scheduler._actors:
         if thread.blocker is not None:
             where = thread.where()
-            state = f"running {describe_thread(thread)}, blocked: waits for " + (
-                thread.blocker.describe()
-            )
+            running = thread.running
+            what = name_of(running) if running is not None else "?"
+            state = f"running {what}, blocked: waits for {thread.blocker.describe()}"
             if thread.resumable:
                 state += " (ready to continue)"
             if where is not None:
@@ -168,10 +168,30 @@ def report(scheduler: StepScheduler, last: int = 20) -> str:
     return "\n".join(pending(scheduler)) + f"\nlast {len(events)} steps:\n" + trace
 
 
+def find_cycle(scheduler: StepScheduler) -> list[SimThread]:
+    """Blocked threads that wait in a circle, each for what the next holds; [] if none."""
+    for start in scheduler._actors:
+        path: list[SimThread] = []
+        thread: Any = start
+        while thread is not None and getattr(thread, "blocker", None) is not None:
+            if thread in path:
+                return path[path.index(thread) :]
+            path.append(thread)
+            holders = thread.blocker.holders()
+            thread = holders[0] if holders else None
+    return []
+
+
 def deadlock_report(scheduler: StepScheduler, waited: str) -> str:
     """Why the test's wait for ``waited`` can never end."""
     blocked = [t for t in scheduler._actors if t.blocker is not None]
-    if blocked:
+    cycle = find_cycle(scheduler)
+    if cycle:
+        why = "a cycle: " + ", ".join(
+            f"{t.name} waits for {t.blocker.describe()}"  # type: ignore[union-attr]
+            for t in cycle
+        )
+    elif blocked:
         why = "every simulated thread is blocked or idle: " + "; ".join(
             f"{describe_thread(t)} waits for {t.blocker.describe()}"  # type: ignore[union-attr]
             for t in blocked
@@ -179,8 +199,8 @@ def deadlock_report(scheduler: StepScheduler, waited: str) -> str:
     else:
         why = "no work is ready and no timer is set"
     return (
-        f"the caller is blocked waiting for {waited}, but nothing can ever complete it: "
-        f"{why}\n" + report(scheduler)
+        f"the test's thread is blocked waiting for {waited}, but nothing can ever complete "
+        f"it: {why}\n" + report(scheduler)
     )
 
 

@@ -1,10 +1,12 @@
 """Trace: what ran when, in a simulation.
 
-Every step is one :class:`TraceEvent`: the virtual time it started at (a step takes no
-virtual time unless it blocks in a wait), the actor that ran it, what ran
-(a function's qualified name) and its outcome: ``returned``, ``raised <Type>``,
-``cancelled`` (it was skipped: cancelled before it started), ``deferred`` (it handed the
-rest of the call on), or ``handed to pool`` (a fired timer moved to the pool). The same
+Every step is one :class:`TraceEvent`: the virtual time it ended at (a step takes no
+virtual time: work that blocks ends its step as ``blocked``, and a later step at a later
+time continues it), the actor that ran it, what ran (a function's qualified name) and
+its outcome: ``returned``, ``raised <Type>``, ``cancelled`` (it was skipped: cancelled
+before it started), ``deferred`` (it handed the rest of the call on), ``handed to pool``
+(a fired timer moved to the pool), ``blocked`` (suspended in a wait) or ``preempted``
+(the chooser ran another thread at a schedule point). The same
 scenario run twice gives an identical trace.
 
 A trace prints as a timeline (:meth:`Trace.timeline`) and exports as Chrome trace-event
