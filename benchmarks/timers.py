@@ -36,7 +36,7 @@ from functools import partial
 from typing import Any
 
 from asyncthreads import Reactor, ThreadPool
-from asyncthreads.testing.step_scheduler import _NullLock
+from asyncthreads.testing.null_lock import NullLock
 
 from .config import Config
 from .harness import Group, Matrix, Row, Table, Target, interleave
@@ -83,7 +83,7 @@ def asyncthreads_schedule_cancel(
         scheduled = time.perf_counter() - start
         half = results[::2]
         if unlocked:
-            scheduler.lock = _NullLock()
+            scheduler.lock = NullLock()
         if by_reactor:
             cancel_scheduled = reactor.cancel_scheduled
             start = time.perf_counter()

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .carriers import checkpoint
 from .choosers import Candidate, Chooser, FifoChooser, PCTChooser, RandomChooser, ReplayChooser
 from .explore import Exploration, NondeterministicScenarioError, explore
 from .sim_thread import UnsimulatedWaitError
 from .simulation import Simulation
-from .step_scheduler import NeverIdleError, StepLimitError, StepScheduler, checkpoint
+from .step_scheduler import NeverIdleError, StepLimitError, StepScheduler
 from .trace import Trace, TraceEvent
 from .virtual_clock import VirtualClock
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from ..reactor import Reactor
-from ..result import CANCELLED
+from ..reactor import Reactor, _ToPool
+from ..result import CANCELLED, FINISHED, RUNNING
 from ..thread_pool import ThreadPool
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ __all__ = [
     "never_idle_report",
     "pending",
     "report",
+    "step_outcome",
 ]
 
 
@@ -215,3 +216,20 @@ def never_idle_report(scheduler: StepScheduler) -> str:
         "and the work queued at this instant did not shrink over the last of them; what "
         f"keeps re-scheduling itself: {top}\n" + report(scheduler)
     )
+
+
+def step_outcome(work: Work, before: str) -> str:
+    """A step's outcome for the trace, from the state its Result had before it."""
+    result = work.future
+    after = result._state
+    if before == CANCELLED:
+        return "cancelled"
+    if isinstance(work, _ToPool):
+        return (
+            "raised " + type(result._exception).__name__ if after == FINISHED else "handed to pool"
+        )
+    if after == FINISHED and result._exception is not None:
+        return f"raised {type(result._exception).__name__}"
+    if after == RUNNING:
+        return "deferred"
+    return "returned"  # a periodic run: its Result stays pending between runs

@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from .step_scheduler import StepScheduler
 
 __all__ = [
+    "YIELDED",
     "Blocker",
     "ResultBlocker",
     "SimThread",
     "SleepBlocker",
     "TestThread",
     "UnsimulatedWaitError",
+    "YieldBlocker",
     "user_frame",
 ]
 
@@ -79,19 +81,37 @@ class SleepBlocker:
 
 
 class ResultBlocker:
-    """A wait for a Result; ``name`` says whose Result it is."""
+    """A wait for a Result, named only when a report asks (naming it searches every
+    queue of the simulation)."""
 
-    __slots__ = ("name", "result")
+    __slots__ = ("result", "scheduler")
 
-    def __init__(self, result: Result[Any], name: str) -> None:
+    def __init__(self, result: Result[Any], scheduler: StepScheduler) -> None:
         self.result = result
-        self.name = name
+        self.scheduler = scheduler
 
     def describe(self) -> str:
-        return self.name
+        from .reports import describe_result
+
+        return describe_result(self.scheduler, self.result)
 
     def holders(self) -> list[Any]:
         return []
+
+
+class YieldBlocker:
+    """What a thread preempted at a schedule point waits for: its turn."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "its turn (preempted at a schedule point)"
+
+    def holders(self) -> list[Any]:
+        return []
+
+
+YIELDED = YieldBlocker()
 
 
 class SimThread:

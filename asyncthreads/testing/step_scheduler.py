@@ -31,15 +31,8 @@ The blocking interface (for simulated primitives): :meth:`current_thread`,
 :attr:`test_thread`, :meth:`block`, :meth:`wake`, :meth:`schedule_point`; what a thread
 waits for is a :class:`~.sim_thread.Blocker`.
 
-How threads are suspended (measured with ``python -m benchmarks --only simulation``):
-work runs *inline* on a carrier greenlet that runs the stepping loop, and only when it
-blocks does the carrier stay with the blocked thread while stepping goes on on another
-carrier (an idle one, or a new one). Work that never blocks thus costs no greenlet
-switch. The alternative, a greenlet per simulated thread switched into for every step,
-costs a switch pair per step: 0.56 us against 2.6 us per firing of the shared-instants
-row (20% slower, below the 0.9x floor). A carrier holds no reference to the scheduler
-while idle (only a weak one): a simulation nobody references is collected, except while
-a thread stays blocked (see :meth:`close`).
+Suspending: work runs *inline* on a carrier greenlet (see :mod:`.carriers`, which says
+why), and only work that blocks keeps its carrier while stepping goes on on another.
 
 Use it from one OS thread: the one the test runs on.
 """
@@ -48,22 +41,23 @@ from __future__ import annotations
 
 import math
 import sys
-import weakref
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from greenlet import GreenletExit, getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent
 
 from ..errors import DeadlockError
 from ..periodic import PeriodicTask
-from ..reactor import _ToPool
-from ..result import CANCELLED, FINISHED, RUNNING
+from ..result import CANCELLED
 from ..scheduler import STOP, Actor
 from . import reports
+from .carriers import Carrier
 from .choosers import Candidate, Chooser, FifoChooser
+from .null_lock import NullLock, ResultCondition
+from .reports import step_outcome
 from .sim_thread import (
+    YIELDED,
     Blocker,
     ResultBlocker,
     SimThread,
@@ -76,9 +70,8 @@ from .virtual_clock import VirtualClock
 if TYPE_CHECKING:
     from ..clock import Clock
     from ..result import Result
-    from ..scheduler import Work
 
-__all__ = ["NeverIdleError", "StepLimitError", "StepScheduler", "checkpoint"]
+__all__ = ["NeverIdleError", "StepLimitError", "StepScheduler"]
 
 
 class StepLimitError(RuntimeError):
@@ -87,69 +80,6 @@ class StepLimitError(RuntimeError):
 
 class NeverIdleError(StepLimitError):
     """Work kept becoming ready at one instant: the simulation would never go idle."""
-
-
-class _NullLock:
-    """The lock of a single-threaded world: acquiring always succeeds at once.
-
-    ``with lock:`` is the production code's hottest statement, and every periodic firing
-    in a simulation passes through several. A ``with`` calls ``__enter__`` and
-    ``__exit__``; as Python methods they cost about 50 ns more per block than as C
-    functions, so both are one C function, ``"".format``, which ignores its arguments
-    (however it is called: by ``with``, or as ``type(lock).__enter__(lock)`` by
-    ``contextlib.ExitStack``) and returns ``""``. That is false, so an exception raised in
-    the block propagates; ``with lock as x`` binds ``""`` where a real lock binds True.
-    """
-
-    __slots__ = ()
-
-    if TYPE_CHECKING:
-
-        def __enter__(self) -> str: ...
-
-        def __exit__(
-            self,
-            exc_type: type[BaseException] | None,
-            exc: BaseException | None,
-            tb: TracebackType | None,
-        ) -> None: ...
-
-    else:
-        # staticmethod: the C function is called without the lock as its first argument.
-        __enter__ = __exit__ = staticmethod("".format)
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
-
-
-class _ResultCondition(_NullLock):
-    """A simulated Result's condition: it wakes the simulated threads waiting for the
-    Result when it ends. A raw blocking wait on it (``concurrent.futures.wait`` on a
-    pending Result, outside ``sim.patched()``) cannot work, and says so."""
-
-    __slots__ = ("_scheduler", "waiting")
-
-    def __init__(self, scheduler: StepScheduler) -> None:
-        self._scheduler = scheduler
-        self.waiting: list[SimThread | TestThread] = []
-
-    def wait(self, timeout: float | None = None) -> bool:
-        raise RuntimeError(
-            "a simulated Result cannot be waited on by blocking (for instance with "
-            "concurrent.futures.wait); use result.wait(), result.result() or sim.run_until()"
-        )
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
-        if predicate():
-            return True
-        return self.wait(timeout)
-
-    def notify_all(self) -> None:
-        for thread in self.waiting:
-            self._scheduler.wake(thread)
 
 
 class _Request:
@@ -171,58 +101,6 @@ class _Request:
         self.until = until
         self.waiter = waiter  # the test's thread, if it waits: stop once it is woken
         self.bounded = bounded  # reaching stop_at is a StepLimitError
-
-
-class _Carrier(greenlet):  # type: ignore[misc]
-    """A greenlet that steps a simulation; all simulated work runs on carriers."""
-
-    def __init__(self, scheduler: StepScheduler, parent: Any) -> None:
-        super().__init__(_carry, parent)
-        self.scheduler_ref = weakref.ref(scheduler)
-
-
-def checkpoint() -> None:
-    """A schedule point: inside simulated work, the chooser may let another ready
-    simulated thread run first (recorded in the replay token); FIFO continues. Outside
-    a simulation (on real threads, or on the test's own thread) it does nothing.
-
-    Put it between a read and the write that depends on it, to let exploration find
-    the interleavings real threads could show there.
-    """
-    carrier = getcurrent()
-    if type(carrier) is _Carrier:
-        scheduler = carrier.scheduler_ref()
-        if scheduler is not None:
-            scheduler.schedule_point()
-
-
-def _carry() -> None:
-    """A carrier greenlet's body: step the simulation for whoever needs it, for ever.
-
-    Idle, a carrier waits at one of two switches below, holding only a weak reference
-    to its scheduler; switched to, it steps the current request.
-    """
-    scheduler_ref = getcurrent().scheduler_ref
-    while True:
-        scheduler = scheduler_ref()
-        if scheduler is None:
-            return
-        me = getcurrent()
-        try:
-            resume = scheduler._drive()
-        except GreenletExit:
-            raise
-        except BaseException as exc:  # delivered to the test's thread
-            scheduler._failure = exc
-            resume = None
-        scheduler._carriers.append(me)
-        if resume is None:  # the request is answered: back to the test
-            target = scheduler._test_greenlet
-        else:  # a blocked thread continues on the carrier it blocked on
-            scheduler._current = resume
-            target = resume.greenlet
-        del scheduler, resume
-        target.switch()
 
 
 class StepScheduler:
@@ -248,7 +126,7 @@ class StepScheduler:
         self.departures: list[tuple[int, int]] = []
         self.steps = 0  # steps (and schedule-point decisions) so far
         self._started = 0  # actors started so far (their numbers)
-        self.lock = _NullLock()  # an attribute: Results read it on every state change
+        self.lock = NullLock()  # an attribute: Results read it on every state change
         self.test_thread = TestThread()
         self._actors: list[SimThread] = []  # live actors, in start order
         self._to_poll: deque[SimThread] = deque()
@@ -275,8 +153,8 @@ class StepScheduler:
 
     # -- the Scheduler interface ----------------------------------------------------------
 
-    def condition(self) -> _ResultCondition:
-        return _ResultCondition(self)
+    def condition(self) -> ResultCondition:
+        return ResultCondition(self)
 
     def start(self, actor: Actor, clock: Clock) -> SimThread:
         if clock is not self.clock:
@@ -312,11 +190,11 @@ class StepScheduler:
             )
         deadline = None if timeout is None else self.clock._now + max(0.0, timeout)
         condition = result._condition
-        assert isinstance(condition, _ResultCondition), "a simulated Result's condition"
+        assert isinstance(condition, ResultCondition), "a simulated Result's condition"
         thread = current if current is not None else self.test_thread
         condition.waiting.append(thread)
         try:
-            self.block(_LazyResultBlocker(result, self), deadline)
+            self.block(ResultBlocker(result, self), deadline)
         finally:
             condition.waiting.remove(thread)
         return result.done()
@@ -431,7 +309,7 @@ class StepScheduler:
         else:
             thread.resumable = False
         thread.greenlet = getcurrent()
-        thread.blocker = _YIELDED
+        thread.blocker = YIELDED
         running = thread.running
         what = reports.name_of(running) if running is not None else "?"
         self._record((self.clock._now, thread.name, what, "preempted"))
@@ -449,7 +327,7 @@ class StepScheduler:
         carrier.switch()
 
     def _new_carrier(self) -> Any:
-        return _Carrier(self, self._test_greenlet)
+        return Carrier(self, self._test_greenlet)
 
     def _record(self, event: RawEvent) -> None:
         self.trace.record(event)
@@ -562,7 +440,7 @@ class StepScheduler:
     def _drive(self) -> SimThread | None:
         """Step the current request on this carrier. Return None once it is answered
         (its last event in ``_last_event``), or a blocked thread that must continue now
-        (on its own carrier: see ``_carry``). Raises what the test's thread must raise.
+        (on its own carrier: see :mod:`.carriers`). Raises what the test's thread must raise.
 
         The simulation's hottest code: every unit of work runs here, inline, so the
         polls, the choice, the step and the moves of time are one loop rather than calls.
@@ -675,8 +553,9 @@ class StepScheduler:
                 stop_at, until, waiter = request.stop_at, request.until, request.waiter
                 handoffs = self._handoffs
                 now = clock._now
-            # A periodic run that started "returned" (_outcome's answer, without the call).
-            outcome = "returned" if periodic and before != CANCELLED else _outcome(work, before)
+            # A periodic run that started "returned" (step_outcome's answer, without the
+            # call).
+            outcome = "returned" if periodic and before != CANCELLED else step_outcome(work, before)
             event = (now, record.name, name, outcome)  # a RawEvent: see the Trace module
             trace._events.append(event)  # trace.record(event), inlined
             trace.total += 1
@@ -769,46 +648,4 @@ class StepScheduler:
         return reports.report(self, last)
 
 
-class _LazyResultBlocker(ResultBlocker):
-    """A Result wait, named only when a report asks (naming it searches every queue)."""
-
-    __slots__ = ("_scheduler",)
-
-    def __init__(self, result: Result[Any], scheduler: StepScheduler) -> None:
-        super().__init__(result, "")
-        self._scheduler = scheduler
-
-    def describe(self) -> str:
-        return reports.describe_result(self._scheduler, self.result)
-
-
-class _Yielded:
-    """What a thread preempted at a schedule point waits for: its turn."""
-
-    __slots__ = ()
-
-    def describe(self) -> str:
-        return "its turn (preempted at a schedule point)"
-
-    def holders(self) -> list[Any]:
-        return []
-
-
-_YIELDED = _Yielded()
 _ALL = sys.maxsize  # a limit of steps that is no limit
-
-
-def _outcome(work: Work, before: str) -> str:
-    result = work.future
-    after = result._state
-    if before == CANCELLED:
-        return "cancelled"
-    if isinstance(work, _ToPool):
-        return (
-            "raised " + type(result._exception).__name__ if after == FINISHED else "handed to pool"
-        )
-    if after == FINISHED and result._exception is not None:
-        return f"raised {type(result._exception).__name__}"
-    if after == RUNNING:
-        return "deferred"
-    return "returned"  # a periodic run: its Result stays pending between runs
