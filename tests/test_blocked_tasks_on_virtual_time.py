@@ -10,7 +10,7 @@ import pytest
 from hypothesis.errors import StopTest
 
 from asyncthreads import DeadlockError, Reactor, Result
-from asyncthreads.testing import Candidate, Simulation
+from asyncthreads.testing import Candidate, PCTChooser, Simulation, checkpoint
 
 
 def done_times(sim: Simulation, results: list[Result[Any]]) -> list[float]:
@@ -263,3 +263,46 @@ def test_hypothesis_stop_test_from_a_chooser_is_not_logged_as_a_periodic_tasks_f
 
         assert not tick.done()
     assert "StopTest" not in caplog.text
+
+
+def blocking_run(sim: Simulation) -> list[tuple[float, str, str, str]]:
+    """Pool tasks that sleep, wait on each other and on reactor timers, and checkpoint."""
+    reactor = sim.reactor(3)
+    results: list[Result[int]] = []
+
+    def task(n: int) -> int:
+        sim.sleep(n % 3 * 0.5)
+        checkpoint()
+        if n:
+            return results[n - 1].result() + reactor.call_later(0.25, lambda: n).result()
+        return 0
+
+    for n in range(6):
+        results.append(reactor.call_in_thread(task, n))
+    results[-1].result()
+    return [tuple(e) for e in sim.trace]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Simulation(seed=3),
+        lambda: Simulation(chooser=PCTChooser(3, depth=3, expected_steps=40)),
+    ],
+    ids=["seed", "pct"],
+)
+def test_the_same_seed_gives_the_same_trace_with_blocking_tasks(make: Any) -> None:
+    with make() as first, make() as second:
+        assert blocking_run(first) == blocking_run(second)
+        assert first.replay_token == second.replay_token
+
+
+def test_a_token_of_a_run_with_blocking_tasks_replays_it() -> None:
+    with Simulation(seed=11) as original:
+        trace = blocking_run(original)
+        token = original.replay_token
+    assert token != "at2:"
+
+    with Simulation(replay=token) as replayed:
+        assert blocking_run(replayed) == trace
+        assert replayed.replay_diverged_at is None

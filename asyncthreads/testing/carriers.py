@@ -64,7 +64,6 @@ def _carry() -> None:
         scheduler = scheduler_ref()
         if scheduler is None:
             return
-        me = getcurrent()
         try:
             resume = scheduler._drive()
         except GreenletExit:
@@ -72,7 +71,7 @@ def _carry() -> None:
         except BaseException as exc:  # delivered to the test's thread
             scheduler._failure = exc
             resume = None
-        scheduler._carriers.append(me)
+        scheduler._carriers.append(getcurrent())  # not kept in a local: see above
         if resume is None:  # the request is answered: back to the test
             target = scheduler._test_greenlet
         else:  # a blocked thread continues on the carrier it blocked on

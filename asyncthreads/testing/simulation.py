@@ -141,10 +141,9 @@ class Simulation:
         simulated thread while the others run and time moves; ``sleep(0)`` is a
         schedule point. Called from the test, it is ``advance``.
         """
-        seconds = float(seconds)
-        if math.isnan(seconds) or seconds < 0:
+        if not seconds >= 0:  # NaN too
             raise ValueError(f"seconds must not be negative, got {seconds}")
-        until = self.clock.now() + seconds
+        until = self.clock._now + seconds
         self.scheduler.block(SleepBlocker(until), until)
 
     def run_until(self, result: Result[T], timeout: float | None = None) -> Result[T]:

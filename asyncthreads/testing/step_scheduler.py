@@ -243,9 +243,11 @@ class StepScheduler:
             thread.resumable = False
             if deadline is not None:
                 self._sleepers[thread] = deadline
-        running = thread.running
-        what = reports.name_of(running) if running is not None else "?"
-        self._record((now, thread.name, what, "blocked"))
+        event = (now, thread.name, thread.running_name, "blocked")
+        trace = self.trace
+        trace._events.append(event)  # trace.record(event), inlined
+        trace.total += 1
+        self._last_event = event
         self._suspend()
         thread.greenlet = None
         thread.blocker = None
@@ -310,9 +312,7 @@ class StepScheduler:
             thread.resumable = False
         thread.greenlet = getcurrent()
         thread.blocker = YIELDED
-        running = thread.running
-        what = reports.name_of(running) if running is not None else "?"
-        self._record((self.clock._now, thread.name, what, "preempted"))
+        self._record((self.clock._now, thread.name, thread.running_name, "preempted"))
         self._suspend()
         thread.greenlet = None
         thread.blocker = None
@@ -539,6 +539,7 @@ class StepScheduler:
             name: str = work.name if periodic else reports.name_of(work)  # type: ignore[attr-defined]
             self._current = record
             record.running = work
+            record.running_name = name  # for the trace, should the work block
             work.run()
             self._current = None
             record.running = None
