@@ -7,7 +7,9 @@ test's thread, in an order a chooser decides). Pass them to the production class
     sim = Simulation()
     reactor = Reactor(clock=sim.clock, scheduler=sim.scheduler)
 
-or let the simulation build them (``sim.reactor()``, ``sim.thread_pool(n)``).
+or let the simulation build them (``sim.reactor()``, ``sim.thread_pool(n)``). Each
+actor is a simulated thread: a task that blocks (a Result wait, ``sim.sleep``) suspends
+only its own, and :func:`checkpoint` marks a point where another may run first.
 Inside ``with sim.patched():`` the standard library's ``time.sleep``, clocks,
 ``threading`` and ``queue`` primitives and thread identity run on the simulation too
 (:mod:`.patching`). The pytest plugin gives each test a fresh one as the

@@ -21,8 +21,9 @@ test's OS thread; the step scheduler models what real threads would do:
 * The test's own thread drives: ``step``, ``run_until_idle``, ``advance_to`` and a wait
   on the test's thread run the simulation until they are done. A wait that nothing can
   ever end raises :class:`asyncthreads.DeadlockError` with a report.
-* :meth:`schedule_point` (``sim.sleep``, Result waits, ``checkpoint()``) lets the
-  chooser switch to another ready thread mid-work.
+* Schedule points: where a thread blocks (``sim.sleep``, including ``sleep(0)``, a wait
+  on a pending Result) the chooser picks who runs next among the ready threads; at
+  :meth:`schedule_point` (``checkpoint()``) it decides whether the thread goes on.
 * Nothing hangs: at one instant, ``max_steps_per_instant`` steps that do not shrink the
   work queued at that instant raise :class:`NeverIdleError` naming what keeps
   re-scheduling itself, and a wait runs at most ``max_steps`` steps.
