@@ -132,7 +132,6 @@ class SimThread:
         "poll_pending",
         "resumable",
         "running",
-        "running_name",
         "scheduler",
         "stopped",
         "woken",
@@ -150,7 +149,6 @@ class SimThread:
         self.holding = None  # the work it has taken and not yet run
         self.poll_pending = False
         self.running = None  # the work on its stack (perhaps suspended in a block)
-        self.running_name = ""  # its name as the trace gives it, when it started
         self.stopped = False
         # While blocked: the suspended greenlet, what it waits for, whether it is in the
         # ready queue to continue, and what block() will return (True: woken).

@@ -244,7 +244,13 @@ class StepScheduler:
             thread.resumable = False
             if deadline is not None:
                 self._sleepers[thread] = deadline
-        event = (now, thread.name, thread.running_name, "blocked")
+        running = thread.running
+        event = (
+            now,
+            thread.name,
+            reports.name_of(running) if running is not None else "?",
+            "blocked",
+        )
         trace = self.trace
         trace._events.append(event)  # trace.record(event), inlined
         trace.total += 1
@@ -313,7 +319,9 @@ class StepScheduler:
             thread.resumable = False
         thread.greenlet = getcurrent()
         thread.blocker = YIELDED
-        self._record((self.clock._now, thread.name, thread.running_name, "preempted"))
+        running = thread.running
+        what = reports.name_of(running) if running is not None else "?"
+        self._record((self.clock._now, thread.name, what, "preempted"))
         self._suspend()
         thread.greenlet = None
         thread.blocker = None
@@ -540,7 +548,6 @@ class StepScheduler:
             name: str = work.name if periodic else reports.name_of(work)  # type: ignore[attr-defined]
             self._current = record
             record.running = work
-            record.running_name = name  # for the trace, should the work block
             work.run()
             self._current = None
             record.running = None
@@ -561,8 +568,8 @@ class StepScheduler:
             event = (now, record.name, name, outcome)  # a RawEvent: see the Trace module
             trace._events.append(event)  # trace.record(event), inlined
             trace.total += 1
-            self._last_event = event
             if self.steps >= stop_at and waiter is None:  # as asked (a wait goes on)
+                self._last_event = event  # what step() returns
                 return None
 
     def _choose(self, ready: deque[SimThread]) -> SimThread:
