@@ -5,6 +5,8 @@ schedule_point, as simulated primitives use it (a Gate here stands for such a pr
 from __future__ import annotations
 
 import contextvars
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -318,3 +320,16 @@ def test_sleep_zero_in_a_task_lets_the_other_ready_task_run_first(sim: Simulatio
 
     assert order == ["first, before", "second", "first, after"]
     assert sim.now == 0.0
+
+
+@pytest.mark.timeout(60)
+def test_importing_asyncthreads_imports_no_greenlet_hypothesis_or_pytest() -> None:
+    code = (
+        "import sys, asyncthreads\n"
+        "print(sorted(m for m in ('greenlet', 'hypothesis', 'pytest') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=True
+    )
+
+    assert done.stdout.strip() == "[]"

@@ -30,7 +30,12 @@ test's OS thread; the step scheduler models what real threads would do:
 
 The blocking interface (for simulated primitives): :meth:`current_thread`,
 :attr:`test_thread`, :meth:`block`, :meth:`wake`, :meth:`schedule_point`; what a thread
-waits for is a :class:`~.sim_thread.Blocker`.
+waits for is a :class:`~.sim_thread.Blocker`. ``current_thread()`` is a
+:class:`~.sim_thread.SimThread`, or on the test's thread the
+:class:`~.sim_thread.TestThread`; both have ``name`` and ``ident``. ``block()`` raises
+:class:`~.sim_thread.UnsimulatedWaitError` in a done-callback that the scheduler runs
+itself, and RuntimeError after :meth:`close`. What a thread holds shows in reports
+through the ``holders()`` of what the others wait for.
 
 Suspending: work runs *inline* on a carrier greenlet (see :mod:`.carriers`, which says
 why), and only work that blocks keeps its carrier while stepping goes on on another.
