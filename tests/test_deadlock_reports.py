@@ -23,6 +23,7 @@ class ToyLock:
         self.waiting: list[SimThread | TestThread] = []
 
     def acquire(self) -> None:
+        self.scheduler.schedule_point()  # as every simulated primitive operation is
         me = self.scheduler.current_thread()
         while self.owner is not None:
             self.waiting.append(me)
@@ -43,7 +44,7 @@ class ToyLock:
         return [self.owner] if self.owner is not None else []
 
 
-BLOCK_LINE = ToyLock.acquire.__code__.co_firstlineno + 4  # the block() call
+BLOCK_LINE = ToyLock.acquire.__code__.co_firstlineno + 5  # the block() call
 
 
 def lock_order_inversion(sim: Simulation) -> DeadlockError:
@@ -109,3 +110,40 @@ def test_a_deadlock_report_names_the_test_and_the_last_steps(sim: Simulation) ->
 def test_block_line_is_the_line_of_the_block_call() -> None:
     lines = Path(__file__).read_text().splitlines()
     assert "self.scheduler.block(self, None)" in lines[BLOCK_LINE - 1]
+
+
+def transfers(sim: Simulation) -> None:
+    """Two pool tasks each take both locks, in opposite orders, and release them."""
+    pool = sim.thread_pool(2, name="p")
+    a, b = ToyLock(sim, "lock a"), ToyLock(sim, "lock b")
+
+    def take(first: ToyLock, second: ToyLock) -> None:
+        first.acquire()
+        second.acquire()
+        second.release()
+        first.release()
+
+    done = [pool.submit(take, a, b), pool.submit(take, b, a)]
+    for result in done:
+        result.result()
+
+
+def test_a_lock_order_inversion_passes_under_fifo(sim: Simulation) -> None:
+    transfers(sim)
+
+
+def test_seeded_exploration_finds_a_lock_order_inversion_and_its_token_replays_it() -> None:
+    tokens = []
+    headlines = []
+    for seed in range(50):
+        with Simulation(seed=seed) as sim:
+            try:
+                transfers(sim)
+            except DeadlockError as error:
+                headlines.append(str(error).splitlines()[0])
+                tokens.append(sim.replay_token)
+    assert tokens, "no seed of 50 deadlocked"
+    assert all("a cycle: p-" in headline for headline in headlines)
+
+    with Simulation(replay=tokens[0]) as replayed, pytest.raises(DeadlockError):
+        transfers(replayed)
