@@ -527,3 +527,18 @@ def test_a_livelock_behind_a_long_queue_is_still_reported() -> None:
 
     with pytest.raises(NeverIdleError, match="requeue_forever"):
         sim.run_until_idle()
+
+
+def test_a_task_spinning_on_sleep_zero_is_reported_as_never_idle() -> None:
+    sim = Simulation(max_steps_per_instant=50)
+    pool = sim.thread_pool(1)
+
+    def spin_forever() -> None:
+        while True:
+            sim.sleep(0)
+
+    pool.submit(spin_forever)
+
+    with pytest.raises(NeverIdleError, match="spin_forever"):
+        sim.run_until_idle()
+    assert sim.now == 0.0

@@ -338,7 +338,11 @@ class StepScheduler:
         self._current = None
         self._handoffs += 1
         carrier = self._carriers.pop() if self._carriers else self._new_carrier()
-        carrier.switch()
+        try:
+            carrier.switch()
+        except GreenletExit:  # the carrier is being ended (close(), or freed): no more
+            self._closed = True  # stepping on it once the thread's work unwinds
+            raise
 
     def _new_carrier(self) -> Any:
         return Carrier(self, self._test_greenlet)
