@@ -235,12 +235,6 @@ def trio_sleep_zero_us(pairs: int) -> float:
     return elapsed[0] / pairs * 1e6
 
 
-def lock_handoff_rows(config: Config) -> list[Row]:
-    """A lock handed between two simulated threads, against real threads: issue 10's
-    second blocking row, measured once the simulation has simulated locks. None yet."""
-    return []
-
-
 def run(config: Config) -> list[Table]:
     return [
         _table("4", "shared instants", "every 1 s, 1,000 due at once", shared_instants, config),
@@ -271,10 +265,8 @@ def _blocking_table(config: Config) -> Table:
         Row(label, samples[label], role=role, target=target)
         for label, _, role, target in contenders
     ]
+    # A lock handed between two simulated threads: workload 6 (benchmarks/handoff.py).
     groups = [Group("suspend + resume", "us per pair", rows)]
-    handoff = lock_handoff_rows(config)
-    if handoff:
-        groups.append(Group("lock handoff between two threads", "us per handoff", handoff))
     return Table(
         "4c. simulation: a blocked simulated thread suspended and resumed",
         groups,
