@@ -307,3 +307,21 @@ def test_a_token_of_a_run_with_blocking_tasks_replays_it() -> None:
     with Simulation(replay=token) as replayed:
         assert blocking_run(replayed) == trace
         assert replayed.replay_diverged_at is None
+
+
+def test_step_runs_a_task_until_it_blocks_then_another_step_ends_it(sim: Simulation) -> None:
+    pool = sim.thread_pool(1)
+    gate: list[Result[int]] = []
+
+    def waits() -> int:
+        return gate[0].result() + 1
+
+    task = pool.submit(waits)
+    gate.append(sim.reactor(1).call(int))
+
+    first = sim.step()
+    assert first is not None
+    assert (first.what, first.outcome) == (waits.__qualname__, "blocked")
+    while not task.done():
+        assert sim.step() is not None
+    assert task.result() == 1

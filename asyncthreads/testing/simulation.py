@@ -102,7 +102,10 @@ class Simulation:
         return self.clock.now()
 
     def step(self) -> TraceEvent | None:
-        """Run one unit of ready work at the current instant; return what ran, or None."""
+        """Run one step at the current instant: a unit of ready work, until it ends or
+        blocks, or a blocked thread that may go on, until its work ends or blocks again.
+        Return what happened (outcome ``blocked`` if it blocked), or None if nothing was
+        ready."""
         return self.scheduler.step()
 
     def run_until_idle(self) -> int:
