@@ -4,6 +4,9 @@ A function running on the reactor thread may end by returning ``defer_to_thread(
 the reactor then runs ``f(...)`` in a pool thread, and the caller's *original* Result (with
 its callback and result queue) receives ``f``'s outcome. ``defer(f, ...)`` does the same
 onto the reactor queue (from a pool thread, or to yield the reactor to queued calls).
+A Deferral cannot cross processes: returned from work in another process (a process
+pool, a cluster), it arrives as a :class:`CrossedProcess`, and the call's Result fails
+with the ``TypeError`` that says so.
 
 The continuation runs in a copy of the context current when ``defer_to_thread``/``defer``
 was called, and is never refused by a bounded pool queue: it is the rest of work already
@@ -18,7 +21,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from .arguments import check_callable
 
-__all__ = ["Deferral", "defer", "defer_to_thread"]
+__all__ = ["CrossedProcess", "Deferral", "defer", "defer_to_thread"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -43,9 +46,35 @@ class Deferral(Generic[T]):
         self.context = contextvars.copy_context()
         self.to_thread = to_thread
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by a process pool or cluster worker, as what its function returned: it
+        # arrives as a CrossedProcess, which fails the call's Result with a clear error.
+        # Refusing to pickle would not do: Dask then never delivers the task's outcome.
+        return (CrossedProcess, (repr(self),))
+
     def __repr__(self) -> str:
         where = "thread" if self.to_thread else "reactor"
         return f"<Deferral of {getattr(self.fn, '__qualname__', self.fn)!r} to {where}>"
+
+
+class CrossedProcess:
+    """What a Deferral becomes once pickled: it cannot be continued in this process."""
+
+    __slots__ = ("description",)
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def error(self) -> TypeError:
+        return TypeError(
+            f"{self.description} cannot leave its process: defer() and defer_to_thread() "
+            "hand work to the Reactor that ran the call, and work running in another "
+            "process (a process pool, a cluster) has none; return the value instead, and "
+            "finish on the reactor thread with callback= or reactor.call"
+        )
+
+    def __repr__(self) -> str:
+        return f"<CrossedProcess {self.description}>"
 
 
 def defer_to_thread(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Deferral[T]:

@@ -36,6 +36,7 @@ import enum
 import logging
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, ParamSpec, TypeVar, overload
 
 from .arguments import (
@@ -44,10 +45,11 @@ from .arguments import (
     check_delay,
     check_interval,
 )
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .deferral import Deferral
 from .deferral import defer as _defer
 from .deferral import defer_to_thread as _defer_to_thread
+from .executor_bridge import ExecutorBridge, ExecutorTask
 from .periodic import PeriodicTask
 from .result import CANCELLED, PENDING, RUNNING, Result
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
@@ -102,7 +104,7 @@ class _ToPool:
 
     __slots__ = ("pool", "work")
 
-    def __init__(self, work: Work, pool: ThreadPool) -> None:
+    def __init__(self, work: Work, pool: ThreadPool | ExecutorBridge) -> None:
         self.work = work
         self.pool = pool
 
@@ -136,31 +138,68 @@ class Reactor:
 
     def __init__(
         self,
-        thread_pool: ThreadPool | None = None,
+        thread_pool: ThreadPool | Executor | None = None,
         *,
+        executor: Executor | None = None,
         clock: Clock | None = None,
         scheduler: Scheduler | None = None,
         name: str = "reactor",
     ) -> None:
+        """``thread_pool`` (or its alias ``executor``): where concurrent work goes, a
+        :class:`ThreadPool` or any ``concurrent.futures.Executor`` (see
+        :mod:`asyncthreads.executor_bridge`); by default a ThreadPool of its own."""
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, got {name!r}")
+        if executor is not None:
+            if thread_pool is not None:
+                raise TypeError("give thread_pool or its alias executor, not both")
+            thread_pool = executor
         owns_pool = thread_pool is None
+        foreign: Executor | None = None
         if thread_pool is None:
             thread_pool = ThreadPool(
                 DEFAULT_POOL_THREADS, clock=clock, scheduler=scheduler, name=f"{name}-pool"
             )
+        elif not isinstance(thread_pool, Executor):
+            raise TypeError(
+                f"thread_pool must be a ThreadPool or a concurrent.futures.Executor, "
+                f"got {thread_pool!r}"
+            )
         elif not isinstance(thread_pool, ThreadPool):
-            raise TypeError(f"thread_pool must be a ThreadPool, got {thread_pool!r}")
+            foreign = thread_pool
         elif clock is not None and clock is not thread_pool.clock:
             raise ValueError("the Reactor and its thread_pool must share one clock")
         elif scheduler is not None and scheduler is not thread_pool.scheduler:
             raise ValueError("the Reactor and its thread_pool must share one scheduler")
-        scheduler = thread_pool.scheduler
+        if foreign is None:
+            assert isinstance(thread_pool, ThreadPool)
+            scheduler = thread_pool.scheduler
+            clock = thread_pool.clock
+        else:
+            if scheduler is None:
+                from .thread_scheduler import ThreadScheduler
+
+                scheduler = ThreadScheduler()
+            if clock is None:
+                clock = SystemClock()
         self._name = name
-        self._clock = thread_pool.clock
+        self._clock = clock
         self._scheduler = scheduler
         self._lock = scheduler.lock
-        self._pool = thread_pool
+        self._pool: ThreadPool | ExecutorBridge
+        # The class of call_in_thread's tasks: on a foreign executor, one whose cancel()
+        # reaches the executor's future.
+        self._thread_task: type[Task[Any]]
+        if foreign is None:
+            assert isinstance(thread_pool, ThreadPool)
+            self._pool = thread_pool
+            self._thread_task = Task
+        else:
+            # The bridge is the reactor's own, so it is shut down with it; the bridge
+            # leaves the executor itself running.
+            self._pool = ExecutorBridge(foreign, self)
+            self._thread_task = ExecutorTask
+            owns_pool = True
         self._owns_pool = owns_pool
         self._ready: deque[Work] = deque()
         self._timers = TimerHeap()
@@ -189,7 +228,17 @@ class Reactor:
 
     @property
     def thread_pool(self) -> ThreadPool:
-        return self._pool
+        """The reactor's ThreadPool. RuntimeError if it runs on another executor."""
+        pool = self._pool
+        if not isinstance(pool, ThreadPool):
+            raise RuntimeError(f"{self._name} runs on {pool.executor!r}, not a ThreadPool")
+        return pool
+
+    @property
+    def executor(self) -> Executor:
+        """Where concurrent work goes: the ThreadPool, or the executor given."""
+        pool = self._pool
+        return pool if isinstance(pool, ThreadPool) else pool.executor
 
     @property
     def is_running(self) -> bool:
@@ -392,6 +441,20 @@ class Reactor:
         if self._has_stopped():  # shut down between the caller's check and the append
             self._end_if_orphaned(task)
 
+    def _enqueue_if_running(self, work: Work) -> bool:
+        """Queue accepted work (a foreign executor's completion) while the loop runs or
+        drains; False, queueing nothing, before start and once stopped. The check and
+        the append are one step under the lock, so the loop, which stops only under it
+        and with an empty queue, never leaves the work behind."""
+        with self._lock:
+            if self._state is not _RUNNING and self._state is not _STOPPING:
+                return False
+            self._ready.append(work)
+            handle = self._wake_locked()
+        if handle is not None:
+            handle.wake()
+        return True
+
     def _schedule(self, deadline: float, work: Work, future: Result[Any]) -> None:
         # `future` is work.future, passed in because this is every timer's path.
         with self._lock:
@@ -583,7 +646,7 @@ class Reactor:
         """
         if not callable(func):
             check_callable(func, "func")
-        task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
+        task = self._thread_task(self._scheduler, self, func, args, kwargs, callback, result_q)
         self._check_open("queue a call")
         return self._pool._submit_new(task)
 
@@ -625,7 +688,7 @@ class Reactor:
         delay = check_delay(delay)
         if not callable(func):
             check_callable(func, "func")
-        task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
+        task = self._thread_task(self._scheduler, self, func, args, kwargs, callback, result_q)
         self._schedule(self._clock.now() + delay, _ToPool(task, self._pool), task)
         return task.future
 
