@@ -15,7 +15,15 @@ What a caller may rely on:
   once. Work the reactor hands over later (a timer that fires, a periodic run, a
   deferral) is never refused, since it was accepted when it was scheduled; while it
   waits it counts towards the bound like any queued task.
-* Zero workers is legal: tasks wait until ``resize_pool`` adds some.
+* Zero workers is legal: tasks wait until ``resize_pool`` adds some. Without
+  ``num_threads``, the pool has ``ThreadPoolExecutor``'s default size,
+  ``min(32, os.cpu_count() + 4)``.
+* ``initializer(*initargs)``, if given, runs in each worker before its first task. If
+  it raises, the pool is broken, as ``ThreadPoolExecutor`` is: the exception is logged,
+  the tasks waiting to start fail with ``concurrent.futures.thread.BrokenThreadPool``,
+  the pool shuts down, and queueing raises ``BrokenThreadPool``.
+* Workers are named ``<name>-1``, ``<name>-2``, ...; with ``thread_name_prefix``,
+  ``<prefix>_0``, ``<prefix>_1``, ... as ``ThreadPoolExecutor`` names its threads.
 * ``resize_pool(n)`` grows at once. Shrinking retires idle workers at once and busy ones
   as they finish their current task; a running task is never interrupted.
 * ``shutdown(wait=True, cancel_futures=False)`` has ``concurrent.futures.Executor``
@@ -28,14 +36,17 @@ What a caller may rely on:
 from __future__ import annotations
 
 import itertools
+import logging
+import os
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from concurrent.futures.thread import BrokenThreadPool
 from contextlib import suppress
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .arguments import check_callable, check_count
+from .arguments import check_callable, check_count, check_optional_callable
 from .clock import Clock, SystemClock
 from .deferral import Deferral
 from .errors import QueueFull
@@ -43,7 +54,9 @@ from .result import CANCELLED, PENDING, Result
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
 from .task import Task
 
-__all__ = ["ThreadPool"]
+__all__ = ["ThreadPool", "default_thread_count"]
+
+logger = logging.getLogger("asyncthreads")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -69,19 +82,73 @@ class _Worker:
         return f"<worker {self.name}>"
 
 
+class _InitializingWorker(_Worker):
+    """A worker of a pool with an initializer: its first work is to run it."""
+
+    __slots__ = ("initialized",)
+
+    def __init__(self, name: str, pool: ThreadPool) -> None:
+        super().__init__(name, pool)
+        self.initialized = False
+
+    def next_work(self, now: float) -> Work | float | Stop | None:
+        if not self.initialized:
+            self.initialized = True
+            return _Initializer(self.pool)
+        return self.pool._next_for(self)
+
+
+class _Initializer:
+    """One worker's run of the pool's initializer."""
+
+    __slots__ = ("future", "pool")
+
+    name = "initializer"
+
+    def __init__(self, pool: ThreadPool) -> None:
+        self.pool = pool
+        self.future: Result[None] = Result(pool.scheduler, pool)
+
+    def run(self) -> None:
+        pool = self.pool
+        assert pool._initializer is not None
+        try:
+            pool._initializer(*pool._initargs)
+        except BaseException as exc:  # a task must never kill its thread
+            self.future._settle(None, exc)
+            pool._initializer_failed(exc)
+        else:
+            self.future._settle(None, None)
+
+
+def default_thread_count() -> int:
+    """``ThreadPoolExecutor``'s default size: ``min(32, os.cpu_count() + 4)``."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
 class ThreadPool(Executor):
     """A resizable pool of worker threads. See the module docstring."""
 
     def __init__(
         self,
-        num_threads: int,
+        num_threads: int | None = None,
         max_queue_size: int = 0,
         *,
         clock: Clock | None = None,
         scheduler: Scheduler | None = None,
         name: str | None = None,
+        thread_name_prefix: str = "",
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
     ) -> None:
+        if num_threads is None:
+            num_threads = default_thread_count()
         check_count(num_threads, "num_threads")
+        if not isinstance(thread_name_prefix, str):
+            raise TypeError(f"thread_name_prefix must be a str, got {thread_name_prefix!r}")
+        check_optional_callable(initializer, "initializer")
+        if isinstance(initargs, (str, bytes)) or not isinstance(initargs, Iterable):
+            raise TypeError(f"initargs must be a tuple, got {initargs!r}")
         if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int):
             raise TypeError(f"max_queue_size must be an int, got {max_queue_size!r}")
         if name is not None and not isinstance(name, str):
@@ -93,7 +160,12 @@ class ThreadPool(Executor):
         self._clock = clock if clock is not None else SystemClock()
         self._scheduler = scheduler
         self._lock = scheduler.lock
-        self._name = name or "ThreadPool"
+        self._name = name or thread_name_prefix or "ThreadPool"
+        self._thread_name_prefix = thread_name_prefix
+        self._initializer = initializer
+        self._initargs = tuple(initargs)
+        self._worker_type = _Worker if initializer is None else _InitializingWorker
+        self._broken: str | None = None  # why the pool is broken, once it is
         self._max_queued = max(0, max_queue_size)
         self._queue: deque[Work] = deque()
         # Queued tasks since cancelled, counted by their Results (CancelCounting). Only a
@@ -214,7 +286,7 @@ class ThreadPool(Executor):
         if max_queued:  # the bound needs the check and the append to be one step
             with self._lock:
                 if self._closed:
-                    raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
+                    raise self._refusal()
                 if len(self._queue) - self._cancelled >= max_queued:
                     raise QueueFull(f"{self._name} already has {max_queued} queued tasks")
                 result._on_cancel = self
@@ -226,7 +298,7 @@ class ThreadPool(Executor):
             # for an idle worker; a worker going idle lists itself before its last look
             # at the queue (see _next_for): one of the two always sees the other.
             if self._closed:
-                raise RuntimeError(f"cannot queue a task: {self._name} is shut down")
+                raise self._refusal()
             result._on_cancel = self  # before the append: see _next_for
             self._queue.append(result)
             handle = self._pop_idle()
@@ -235,6 +307,11 @@ class ThreadPool(Executor):
         if handle is not None:
             handle.wake()
         return result
+
+    def _refusal(self) -> RuntimeError:
+        if self._broken is not None:
+            return BrokenThreadPool(self._broken)
+        return RuntimeError(f"cannot queue a task: {self._name} is shut down")
 
     def _end_if_orphaned(self, work: Work) -> None:
         # A task queued as the pool shut down: it runs if any worker is left to drain the
@@ -258,6 +335,8 @@ class ThreadPool(Executor):
         result = work.future
         with self._lock:
             if self._closed and not self._workers:
+                if self._broken is not None:
+                    raise BrokenThreadPool(self._broken)
                 raise RuntimeError(f"{self._name} has shut down; {work!r} cannot run")
             if result._state == CANCELLED:
                 return
@@ -376,6 +455,31 @@ class ThreadPool(Executor):
         if self._closed and not self._workers:
             self._stopped._settle(None, None)
 
+    def _worker_name(self) -> str:
+        number = next(self._worker_numbers)
+        if self._thread_name_prefix:
+            return f"{self._thread_name_prefix}_{number - 1}"
+        return f"{self._name}-{number}"
+
+    def _initializer_failed(self, exc: BaseException) -> None:
+        """A worker's initializer raised: the pool is broken (as ThreadPoolExecutor's
+        ``_initializer_failed``): what waits fails, the pool shuts down."""
+        logger.error("%s: the initializer raised %r", self._name, exc, exc_info=exc)
+        with self._lock:
+            if self._broken is None:
+                self._broken = (
+                    f"a thread initializer of {self._name} failed: the pool is not usable"
+                )
+            message = self._broken
+            queue = self._queue  # in place: callers append without the lock
+            taken = [queue.popleft() for _ in range(len(queue))]
+            self._cancelled = 0
+            for work in taken:
+                work.future._on_cancel = None
+        self.shutdown(wait=False)
+        for work in taken:
+            work.future._settle(None, BrokenThreadPool(message))
+
     def resize_pool(self, num_threads: int) -> None:
         """Grow or shrink the pool to ``num_threads`` workers. Callable from any thread."""
         check_count(num_threads, "num_threads")
@@ -390,7 +494,7 @@ class ThreadPool(Executor):
                 kept = min(change, self._retiring)  # workers not yet gone need not go
                 self._retiring -= kept
                 for _ in range(change - kept):
-                    worker = _Worker(f"{self._name}-{next(self._worker_numbers)}", self)
+                    worker = self._worker_type(self._worker_name(), self)
                     self._workers.add(worker)
                     new_workers.append(worker)
             elif change < 0:

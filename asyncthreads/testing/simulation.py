@@ -29,7 +29,7 @@ What a test may rely on:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -219,11 +219,27 @@ class Simulation:
         return reactor
 
     def thread_pool(
-        self, num_threads: int, max_queue_size: int = 0, *, name: str | None = None
+        self,
+        num_threads: int | None = None,
+        max_queue_size: int = 0,
+        *,
+        name: str | None = None,
+        thread_name_prefix: str = "",
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
     ) -> ThreadPool:
-        """A ThreadPool on this simulation; :meth:`close` shuts it down."""
+        """A ThreadPool on this simulation; :meth:`close` shuts it down. The arguments
+        are ThreadPool's. Give ``num_threads``: the default size depends on the
+        machine's core count, and so would the run and its replay token."""
         pool = ThreadPool(
-            num_threads, max_queue_size, clock=self.clock, scheduler=self.scheduler, name=name
+            num_threads,
+            max_queue_size,
+            clock=self.clock,
+            scheduler=self.scheduler,
+            name=name,
+            thread_name_prefix=thread_name_prefix,
+            initializer=initializer,
+            initargs=initargs,
         )
         self._built.append(pool)
         return pool
