@@ -11,6 +11,7 @@ the reason shown, when it is not installed.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 import queue
@@ -120,7 +121,7 @@ def dask_executor() -> Iterator[Executor]:
             processes=True,
             dashboard_address=None,  # no fixed port: parallel test runs do not collide
             scheduler_port=0,
-            silence_logs=True,
+            silence_logs=logging.ERROR,
         )
         client = distributed.Client(cluster)
     try:
