@@ -25,6 +25,7 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "lateness": ("benchmarks.lateness", "how late timers run on real threads"),
     "handoff": ("benchmarks.handoff", "a lock handed between two simulated vs real threads"),
     "races": ("benchmarks.races", "schedules each explorer needs to find each planted race"),
+    "scale": ("benchmarks.scale", "CPU-bound tasks through the Reactor on process pools and Dask"),
 }
 
 

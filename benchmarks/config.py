@@ -42,9 +42,9 @@ def optional_module(name: str) -> Any | None:
 
 
 def peer_versions() -> dict[str, str | None]:
-    """The optional peers (``pip install -e '.[bench]'``) and their versions, or None."""
+    """The optional peers (``pip install -e '.[bench,dask]'``) and their versions, or None."""
     versions: dict[str, str | None] = {}
-    for dist in ("twisted", "trio"):
+    for dist in ("twisted", "trio", "dask"):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

@@ -10,7 +10,8 @@
 (counting primes in pure Python, which threads cannot speed up under the GIL) to
 whatever executor its Reactor was given; it does not know which. The same class runs
 unchanged on a plain ``Reactor()``, on ``Reactor(executor=ProcessPoolExecutor(...))``,
-on a Dask cluster's ``client.get_executor()``, and in a test on the simulation
+on a Dask cluster's ``client.get_executor(pure=False)`` (``pure=False``, or Dask runs
+identical calls only once), and in a test on the simulation
 (``sim.reactor(threads=2)`` stands in for any executor): see
 ``tests/test_example_scale_out.py``.
 
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args.dask is None else 1
     if args.dask is not None:
         with distributed.Client(args.dask) as client:
-            run_on(client.get_executor(), f"dask at {args.dask}", limits)
+            run_on(client.get_executor(pure=False), f"dask at {args.dask}", limits)
     else:
         cluster = distributed.LocalCluster(
             n_workers=2,
@@ -120,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             silence_logs=logging.ERROR,  # its start-up and shutdown chatter
         )
         with cluster, distributed.Client(cluster) as client:
-            run_on(client.get_executor(), "dask local cluster", limits)
+            run_on(client.get_executor(pure=False), "dask local cluster", limits)
     return 0
 
 

@@ -125,7 +125,9 @@ def dask_executor() -> Iterator[Executor]:
         )
         client = distributed.Client(cluster)
     try:
-        yield client.get_executor()
+        # pure=False: Dask would otherwise run identical calls (a periodic task's runs)
+        # once and hand every caller that one result.
+        yield client.get_executor(pure=False)
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
