@@ -3,7 +3,9 @@
 The Reactor is a thread-free core: a FIFO queue of ready calls and a heap of timers. Its
 loop is one *actor* (see :mod:`asyncthreads.scheduler`): an OS thread named after the
 reactor under the default ``ThreadScheduler``, a stepped actor under
-``asyncthreads.testing``. Work for threads goes to its :class:`ThreadPool`.
+``asyncthreads.testing``. Work for threads goes to its :class:`ThreadPool`, or to any
+``concurrent.futures.Executor`` it was given (a process pool, a Dask cluster's executor),
+through :mod:`asyncthreads.executor_bridge`, which says what holds there.
 
 What a caller may rely on:
 

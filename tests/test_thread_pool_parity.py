@@ -88,6 +88,7 @@ def test_a_broken_pool_refuses_new_tasks_with_broken_thread_pool(sim: Simulation
     assert pool.thread_count == 0
 
 
+@pytest.mark.timeout(30)
 def test_the_initializer_runs_in_each_real_worker_thread_before_its_first_task() -> None:
     local = threading.local()
 
@@ -100,6 +101,7 @@ def test_the_initializer_runs_in_each_real_worker_thread_before_its_first_task()
         assert {result.result(timeout=10) for result in seen} == {"ready"}
 
 
+@pytest.mark.timeout(30)
 def test_a_real_pool_whose_initializer_fails_fails_its_tasks_with_broken_thread_pool(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -148,6 +150,7 @@ def test_thread_name_prefix_names_the_workers_as_thread_pool_executor_does(
     assert pool.name == "io"
 
 
+@pytest.mark.timeout(30)
 def test_real_worker_threads_are_named_after_the_prefix() -> None:
     def name() -> str:
         return threading.current_thread().name
