@@ -201,6 +201,8 @@ class ExecutorBridge:
         # Results handed to the executor and not yet ended, with their futures (None
         # while being submitted). Periodic tasks are listed while a run is out.
         self._in_flight: dict[Future[Any], Future[Any] | None] = {}
+        # Periodic tasks whose Result this bridge watches, to cancel a run still out.
+        self._watched: set[Future[Any]] = set()
 
     def __repr__(self) -> str:
         return f"<ExecutorBridge to {self.executor!r} in flight={len(self._in_flight)}>"
@@ -246,7 +248,8 @@ class ExecutorBridge:
                     result._future = _HANDING_OVER
                 elif state == PENDING:  # no way to reach the future: it cannot be cancelled
                     result._state = RUNNING
-            elif result not in self._in_flight:
+            elif result not in self._watched:
+                self._watched.add(result)
                 watch = True
             # The reactor thread completes it (see _Completion): a wait there is a deadlock.
             result._actor = self._reactor._loop
@@ -272,6 +275,10 @@ class ExecutorBridge:
                 self._in_flight[result] = future
             if isinstance(result, ExecutorTask) and result._future is _HANDING_OVER:
                 result._future = future
+            # A periodic task cancelled during the hand-over: its run need not start.
+            stopped = periodic is not None and result._state != PENDING
+        if stopped:
+            future.cancel()
         future.add_done_callback(partial(self._on_done, work))
 
     def _submit_failed(self, work: Work, exc: BaseException) -> None:
@@ -289,6 +296,7 @@ class ExecutorBridge:
     def _periodic_ended(self, result: Future[Any]) -> None:
         # A periodic task cancelled while a run is submitted: that run need not start.
         with self._lock:
+            self._watched.discard(result)
             future = self._in_flight.get(result)
         if future is not None:
             future.cancel()

@@ -252,3 +252,32 @@ def test_cancelled_results_raise_cancelled_error(
 
     with pytest.raises(CancelledError):
         result.result(timeout=0)
+
+
+def test_a_periodic_task_cancelled_during_the_hand_over_never_starts_that_run(
+    sim: Simulation, reactor: Reactor, executor: ManualExecutor
+) -> None:
+    answers: list[bool] = []
+    task = reactor.call_every(1, pow, 2, 3, in_thread=True)
+    executor.on_submit = lambda: answers.append(reactor.cancel_scheduled(task))
+
+    sim.advance(1)
+
+    assert answers == [True]  # no further run will start ...
+    assert executor.submitted[0][2].cancelled()  # ... including the one being submitted
+    assert task.cancelled()
+
+
+def test_a_long_lived_periodic_task_is_watched_once_not_once_per_run(
+    sim: Simulation, reactor: Reactor, executor: ManualExecutor
+) -> None:
+    task = reactor.call_every(1, pow, 2, 3, in_thread=True)
+    for n in range(5):
+        sim.advance(1)
+        executor.run(n)
+        sim.run_until_idle()
+
+    assert len(executor.submitted) == 5
+    # Private: the bridge's done-callback on the task's Result does not pile up.
+    assert task._watchers is not None
+    assert len(task._watchers.callbacks) == 1
