@@ -377,6 +377,8 @@ def test_shutdown_with_cancel_futures_cancels_calls_the_executor_had_not_started
     wait_until(lambda: all(os.path.exists(s) for s in started))
 
     reactor.shutdown(wait=False, cancel_futures=True)
+    # The reactor thread cancels them as it stops: wait for that, then let the rest run.
+    assert queued[-1].wait(timeout=30)
     touch(release)
     reactor.shutdown(wait=True)
 
