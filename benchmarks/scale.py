@@ -212,6 +212,15 @@ def run(config: Config) -> list[Table]:
                 ],
             )
         )
+    for group in groups:
+        reactor_row, executor_row = group.rows
+        if executor_row.target is not None:
+            overhead = reactor_row.median / executor_row.median
+            verdict = "ok" if overhead <= MAX_OVERHEAD else "MISSED"
+            notes.append(
+                f"{reactor_row.label} / {executor_row.label}: {overhead:.2f}x the executor's "
+                f"own time per task (target <= {MAX_OVERHEAD}x) {verdict}"
+            )
     return [
         Table(
             f"8. scale: {n:,} CPU-bound tasks (~2 ms each) through the Reactor on foreign "
