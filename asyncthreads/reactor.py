@@ -157,7 +157,6 @@ class Reactor:
                 raise TypeError("give thread_pool or its alias executor, not both")
             thread_pool = executor
         owns_pool = thread_pool is None
-        foreign: Executor | None = None
         if thread_pool is None:
             thread_pool = ThreadPool(
                 DEFAULT_POOL_THREADS, clock=clock, scheduler=scheduler, name=f"{name}-pool"
@@ -168,15 +167,13 @@ class Reactor:
                 f"got {thread_pool!r}"
             )
         elif not isinstance(thread_pool, ThreadPool):
-            foreign = thread_pool
+            pass  # a foreign executor: see below
         elif clock is not None and clock is not thread_pool.clock:
             raise ValueError("the Reactor and its thread_pool must share one clock")
         elif scheduler is not None and scheduler is not thread_pool.scheduler:
             raise ValueError("the Reactor and its thread_pool must share one scheduler")
-        if foreign is None:
-            assert isinstance(thread_pool, ThreadPool)
-            scheduler = thread_pool.scheduler
-            clock = thread_pool.clock
+        if isinstance(thread_pool, ThreadPool):
+            clock, scheduler = thread_pool.clock, thread_pool.scheduler
         else:
             if scheduler is None:
                 from .thread_scheduler import ThreadScheduler
@@ -191,15 +188,13 @@ class Reactor:
         self._pool: ThreadPool | ExecutorBridge
         # The class of call_in_thread's tasks: on a foreign executor, one whose cancel()
         # reaches the executor's future.
-        self._thread_task: type[Task[Any]]
-        if foreign is None:
-            assert isinstance(thread_pool, ThreadPool)
+        self._thread_task: type[Task[Any]] = Task
+        if isinstance(thread_pool, ThreadPool):
             self._pool = thread_pool
-            self._thread_task = Task
         else:
             # The bridge is the reactor's own, so it is shut down with it; the bridge
             # leaves the executor itself running.
-            self._pool = ExecutorBridge(foreign, self)
+            self._pool = ExecutorBridge(thread_pool, self)
             self._thread_task = ExecutorTask
             owns_pool = True
         self._owns_pool = owns_pool
