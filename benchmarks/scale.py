@@ -107,7 +107,7 @@ def dask_executor(distributed: Any) -> Iterator[Executor]:
         )
         client = distributed.Client(cluster)
     try:
-        # pure=False: Dask would otherwise run these identical calls once and share it.
+        # pure=False: otherwise Dask may run these identical calls once and share it.
         executor: Executor = client.get_executor(pure=False)
         warm(executor)
         yield executor

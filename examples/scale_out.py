@@ -10,8 +10,8 @@
 (counting primes in pure Python, which threads cannot speed up under the GIL) to
 whatever executor its Reactor was given; it does not know which. The same class runs
 unchanged on a plain ``Reactor()``, on ``Reactor(executor=ProcessPoolExecutor(...))``,
-on a Dask cluster's ``client.get_executor(pure=False)`` (``pure=False``, or Dask runs
-identical calls only once), and in a test on the simulation
+on a Dask cluster's ``client.get_executor(pure=False)`` (``pure=False``, or Dask may
+give identical calls one shared result), and in a test on the simulation
 (``sim.reactor(threads=2)`` stands in for any executor): see
 ``tests/test_example_scale_out.py``.
 

@@ -125,8 +125,8 @@ def dask_executor() -> Iterator[Executor]:
         )
         client = distributed.Client(cluster)
     try:
-        # pure=False: Dask would otherwise run identical calls (a periodic task's runs)
-        # once and hand every caller that one result.
+        # pure=False: otherwise Dask may give identical calls (a periodic task's runs)
+        # one shared result instead of running each.
         yield client.get_executor(pure=False)
     finally:
         with warnings.catch_warnings():
