@@ -84,7 +84,9 @@ def render_page(run: Run, reports: Sequence[Rendered], verdicts: Sequence[Verdic
 
 def _section(report: Rendered) -> list[str]:
     if not isinstance(report, (Table, Matrix)):  # a report of another kind: as printed
-        return ["```text", report.render(), "```", ""]
+        title, _, body = report.render().partition("\n")
+        lines = [line.rstrip() for line in body.strip("\n").splitlines()]
+        return [f"### {_cell(title)}", "", "```text", *lines, "```", ""]
     lines = [f"### {_cell(report.title)}", ""]
     if isinstance(report, Table):
         lines += [

@@ -69,6 +69,18 @@ def test_a_matrix_becomes_a_table_with_a_column_per_size_and_the_growth() -> Non
     assert "| asyncthreads cancel | 1.00 | 1.50 | 1.50x |" in page
 
 
+class TextReport:
+    def render(self) -> str:
+        return "7. races: schedules to the first failure\n  program   seeds  \n  rmw       1      "
+
+
+def test_a_report_of_another_kind_keeps_its_text_under_its_title() -> None:
+    page = render_page(QUICK_RUN, [TextReport()], [])
+
+    assert "### 7. races: schedules to the first failure\n\n```text\n" in page
+    assert "```text\n  program   seeds\n  rmw       1\n```\n" in page
+
+
 def test_a_quick_run_is_labelled_as_no_measurement_and_names_its_command_and_commit() -> None:
     page = render_page(QUICK_RUN, [TABLE], [])
 
