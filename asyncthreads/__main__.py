@@ -8,6 +8,9 @@ Commands:
   ``sched`` (and Twisted and trio, if installed). They live in ``benchmarks/`` of a
   source checkout, not in the installed package: run it from the repository root.
   Its arguments go to ``python -m benchmarks`` (``--quick``, ``--only NAME``, ``--help``).
+* ``docs``: build the manual (``docs/`` of a source checkout, run from the repository
+  root) with Sphinx, warnings as errors, into ``docs/_build/html``, and print the path of
+  its ``index.html``. Needs the ``docs`` extra: ``pip install -e '.[docs,test]'``.
 
 Each command is a function taking the parsed arguments and returning the exit status,
 registered in :func:`build_parser`; a command's module is imported only when it runs.
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
@@ -59,6 +64,35 @@ def _bench(args: argparse.Namespace) -> int:
     return status
 
 
+def _docs(args: argparse.Namespace) -> int:
+    # Like the benchmarks, the manual's sources ship with the checkout, not the library.
+    root = os.getcwd()
+    source = os.path.join(root, "docs")
+    if not os.path.isfile(os.path.join(source, "conf.py")):
+        print(
+            f"python -m asyncthreads docs: no docs/conf.py in the current directory ({root}). "
+            "The manual's sources ship with the source, not the installed library: run this "
+            "from the root of an asyncthreads checkout.",
+            file=sys.stderr,
+        )
+        return 2
+    if importlib.util.find_spec("sphinx") is None:
+        print(
+            "python -m asyncthreads docs: Sphinx is not installed; install the docs extra "
+            "with: pip install -e '.[docs,test]'",
+            file=sys.stderr,
+        )
+        return 2
+    output = os.path.join(source, "_build", "html")
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
+    status = subprocess.run([*command, source, output], check=False).returncode
+    if status != 0:
+        print(f"python -m asyncthreads docs: sphinx-build failed ({status})", file=sys.stderr)
+        return status
+    print(os.path.join(output, "index.html"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m asyncthreads",
@@ -84,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("bench_args", nargs="*", metavar="ARGS")
     bench.set_defaults(handler=_bench)
+
+    docs = commands.add_parser(
+        "docs",
+        help="build the manual into docs/_build/html (from a source checkout)",
+        description="Build the manual with Sphinx (warnings are errors) into "
+        "docs/_build/html and print the path of its index.html. Run it from the root of "
+        "a checkout, with the docs extra installed: pip install -e '.[docs,test]'.",
+    )
+    docs.set_defaults(handler=_docs)
 
     return parser
 

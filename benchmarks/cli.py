@@ -1,4 +1,5 @@
-"""The command line: ``python -m benchmarks [--quick] [--only NAME] [--runs N]``."""
+"""The command line: ``python -m benchmarks [--quick] [--only NAME] [--runs N]
+[--markdown PATH]``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import importlib
 import os
 import platform
+import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -13,6 +16,7 @@ from typing import Protocol
 
 from .config import Config, peer_versions
 from .harness import Verdict
+from .markdown import Run, render_page
 
 __all__ = ["WORKLOADS", "main"]
 
@@ -68,6 +72,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         metavar="N",
         help="interleaved runs per contender (default: 1 with --quick, else per workload)",
     )
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="also write the results as a Markdown page to PATH (the manual includes "
+        "docs/benchmarks/results.md)",
+    )
     return parser
 
 
@@ -106,6 +116,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks") 
     print("ratios: how many times better asyncthreads is (higher = asyncthreads better)")
     started = time.perf_counter()
     verdicts: list[Verdict] = []
+    printed: list[Report] = []
     for name in names:
         module: Workload = importlib.import_module(WORKLOADS[name][0])
         workload_started = time.perf_counter()
@@ -115,12 +126,52 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks") 
             print()
             print(report.render())
             verdicts += report.verdicts(name)
+            printed.append(report)
         print(f"  ({name}: {elapsed:.1f}s)", flush=True)
     if verdicts:
         print()
         print(_summary(verdicts))
-    print(f"\ntotal: {time.perf_counter() - started:.1f}s{_load()}")
+    seconds = time.perf_counter() - started
+    print(f"\ntotal: {seconds:.1f}s{_load()}")
+    if args.markdown:
+        run = Run(
+            command=shlex.join([*prog.split(), *(argv if argv is not None else sys.argv[1:])]),
+            quick=args.quick,
+            machine=machine(),
+            load=_load(),
+            peers=peers,
+            commit=_commit(),
+            seconds=seconds,
+        )
+        with open(args.markdown, "w", encoding="utf-8") as page:
+            page.write(render_page(run, printed, verdicts))
+        print(f"wrote {args.markdown}")
     return 0
+
+
+def _commit() -> str | None:
+    """The checkout's commit (with ``+`` if it has changes), or None outside a git clone."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+" if dirty else "") if head else None
 
 
 def _load() -> str:

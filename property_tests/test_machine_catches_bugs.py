@@ -139,8 +139,13 @@ def test_periodic_task_drifting_off_its_grid(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(PeriodicTask, "advance", advance)
 
-    # Off the grid by float rounding (a hair early), or after a late run (late).
-    examples_to_catch(r"tick .* (fired early|ran at t=.*, not at t=|has not fired by .*: late)")
+    # Off the grid by float rounding (a hair early), or after a late run: late, or seen as
+    # late when work due after the tick's grid point runs before it (which example comes
+    # first depends on the hypothesis version: 6.155.2 finds this last one).
+    examples_to_catch(
+        r"tick .* (fired early|ran at t=.*, not at t=|has not fired by .*: late)"
+        r"|the reactor is not FIFO: .* before <job\d+ tick \d+ .*still waiting"
+    )
 
 
 @pytest.mark.skipif(
