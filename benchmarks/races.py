@@ -4,6 +4,9 @@ For every program and explorer: the number of schedules run up to and including 
 failing one (``-`` if none failed within the budget), and the seconds that took. Then each
 fixed program under the same budget: it must never fail. Explorers:
 
+Every explorer runs with ``explore_wakeups=True``, so that a thread waking from a timed
+wait may run before the timers due at the same instant.
+
 * ``seeds``: ``Simulation(seed=s)`` for s = 0, 1, ...
 * ``PCT``: ``Simulation(chooser=PCTChooser(s, depth=3, expected_decisions=20))``;
 * ``schedules()``: hypothesis drawing every decision (``derandomize=True``);
@@ -71,7 +74,7 @@ def _hypothesis(scenario: Scenario, budget: int) -> int | None:
     @given(st.data())
     def search(data: st.DataObject) -> None:
         runs[0] += 1
-        if _fails(scenario, Simulation(chooser=data.draw(schedules()))):
+        if _fails(scenario, Simulation(chooser=data.draw(schedules()), explore_wakeups=True)):
             raise _Found
 
     try:
@@ -93,15 +96,19 @@ def _exhaustive(scenario: Scenario, budget: int) -> int | None:
         scenario(sim)
 
     try:
-        explore(counted, max_departures=3, max_schedules=budget)
+        explore(counted, max_departures=3, max_schedules=budget, explore_wakeups=True)
     except FAILURES:
         return runs[0]
     return None
 
 
 EXPLORERS: dict[str, Callable[[Scenario, int], int | None]] = {
-    "seeds": _seeded(lambda s: Simulation(seed=s)),
-    "PCT": _seeded(lambda s: Simulation(chooser=PCTChooser(s, depth=3, expected_decisions=20))),
+    "seeds": _seeded(lambda s: Simulation(seed=s, explore_wakeups=True)),
+    "PCT": _seeded(
+        lambda s: Simulation(
+            chooser=PCTChooser(s, depth=3, expected_decisions=20), explore_wakeups=True
+        )
+    ),
     "schedules()": _hypothesis,
     "explore": _exhaustive,
 }

@@ -14,10 +14,7 @@ from benchmarks.races import BUDGET, EXPLORERS, first_failure
 
 # Bugs no explorer can reach yet, and why: each is a strict xfail, so reaching it fails
 # the suite until it moves out of this table.
-UNREACHABLE = {
-    "timeout-vs-reply": "a pool thread waking from sleep and a timer due at the same "
-    "instant are not ordered by the chooser: the reactor takes its due timers first",
-}
+UNREACHABLE: dict[str, str] = {}
 
 
 def _params(programs: tuple[RaceProgram, ...]) -> list[object]:

@@ -68,6 +68,7 @@ class Simulation:
         max_steps: int = 1_000_000,
         max_steps_per_instant: int = 100_000,
         trace_limit: int | None = 100_000,
+        explore_wakeups: bool = False,
     ) -> None:
         given = [
             name
@@ -88,6 +89,7 @@ class Simulation:
             max_steps=max_steps,
             max_steps_per_instant=max_steps_per_instant,
             trace_limit=trace_limit,
+            explore_wakeups=explore_wakeups,
         )
         self._built: list[Reactor | ThreadPool] = []
         latest = _latest.get()

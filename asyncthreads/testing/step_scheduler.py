@@ -120,6 +120,7 @@ class StepScheduler:
         max_steps: int = 1_000_000,
         max_steps_per_instant: int = 100_000,
         trace_limit: int | None = 100_000,
+        explore_wakeups: bool = False,
     ) -> None:
         if not isinstance(clock, VirtualClock):
             raise TypeError(f"a StepScheduler needs a VirtualClock, got {clock!r}")
@@ -156,6 +157,11 @@ class StepScheduler:
         self._failure: BaseException | None = None  # for the test's thread
         self._forced = False  # a schedule point chose the next thread (front of _ready)
         self._closed = False
+        # With explore_wakeups: the chooser may let a thread that wakes from a timed wait
+        # run before the actors due at the same instant are asked for work; those actors
+        # wait here until it has run (see _move_choosing).
+        self.explore_wakeups = explore_wakeups
+        self._held: list[SimThread] = []
 
     # -- the Scheduler interface ----------------------------------------------------------
 
@@ -542,11 +548,15 @@ class StepScheduler:
             record = ready.pop()
             if ready:  # several are ready: the chooser picks one
                 ready.append(record)
-                if self._forced:  # a schedule point chose it already
+                if self._forced:  # a schedule point or a wake-up order chose it already
                     self._forced = False
                     record = ready.popleft()
+                    if self._held:
+                        self._release_held()
                 else:
                     record = self._choose(ready)
+            elif self._held:  # a woken thread chosen to run first, alone in _ready
+                self._release_held()
             self._steps_at_instant += 1
             if self._steps_at_instant > self.max_steps_per_instant:
                 self._check_never_idle(record)
@@ -623,6 +633,9 @@ class StepScheduler:
         (every answer does; a new deadline is then listed last): deleting it here would
         cost more.
         """
+        if self.explore_wakeups and self._sleepers:
+            self._move_choosing(when)
+            return
         self.clock._move_to(when)
         to_poll = self._to_poll
         for record, deadline in self._timed.items():
@@ -636,6 +649,48 @@ class StepScheduler:
                 del sleepers[thread]
                 thread.resumable = True
                 self._ready.append(thread)
+
+    def _move_choosing(self, when: float) -> None:
+        """:meth:`_move_to`, when threads wake from timed waits (``sim.sleep``, a wait's
+        timeout) at ``when`` and actors are due then too: the chooser decides whether the
+        actors are asked for work first (FIFO, as without ``explore_wakeups``) or one of
+        the threads runs a step first, as a real thread waking a hair earlier would. A
+        reply that such a thread queues on the reactor then runs before the reactor's
+        own timers due at that instant, which join its queue behind queued calls."""
+        self.clock._move_to(when)
+        actors = [r for r, d in self._timed.items() if d <= when and not r.poll_pending]
+        waking = [t for t, d in self._sleepers.items() if d <= when]
+        ready = self._ready
+        for thread in waking:
+            del self._sleepers[thread]
+            thread.resumable = True
+            ready.append(thread)
+        for record in actors:  # listed, so that nothing else asks them meanwhile
+            record.poll_pending = True
+        index = 0
+        if actors and waking:
+            candidates = [Candidate(actors[0].number, actors[0].name)]
+            candidates.extend(Candidate(t.number, t.name) for t in waking)
+            step = self.steps
+            self.steps += 1
+            index = self.chooser.choose(step, candidates)
+            if not 0 <= index < len(candidates):
+                raise ValueError(f"{self.chooser!r} chose {index} of {len(candidates)} wake-ups")
+            if index:
+                self.departures.append((step, candidates[index].actor))
+                chosen = waking[index - 1]
+                ready.remove(chosen)
+                ready.appendleft(chosen)
+                if len(ready) > 1:
+                    self._forced = True
+                self._held = actors
+                return
+        self._to_poll.extend(actors)
+
+    def _release_held(self) -> None:
+        """The thread chosen to wake first is taking its step: ask the held actors."""
+        held, self._held = self._held, []
+        self._to_poll.extend(held)
 
     # -- the end --------------------------------------------------------------------------
 
