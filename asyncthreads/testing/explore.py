@@ -24,7 +24,9 @@ What a caller may rely on:
   mostly need few (CHESS's observation); ``max_departures=None`` enumerates everything.
 * On the first failing schedule the scenario's own exception propagates, with a note
   giving the schedule's replay token (``Simulation(replay=token)`` runs it again) and
-  how many schedules passed before it.
+  how many schedules passed before it, and, where the scenario used simulated locks,
+  conditions, events or queues, a causal report of that schedule replayed (see
+  :mod:`.causality`): which thread did what to which of them, in order.
 * Otherwise the :class:`Exploration` returned says how many schedules ran and whether
   that was all of them (``complete``; ``max_schedules`` may cut it short). "All pass"
   is a statement at the simulation's granularity: a schedule is a sequence of steps
@@ -40,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .causality import causal_report
 from .choosers import Candidate
 from .simulation import Simulation
 
@@ -116,6 +119,25 @@ def _next_prefix(
     return None
 
 
+def _explain(scenario: Callable[[Simulation], Any], token: str, options: dict[str, Any]) -> str:
+    """Replay a failing schedule recording what each thread did to which primitive;
+    the causal report of the replay (see :mod:`.causality`), or "" if it shows nothing."""
+    options = {**options, "record_operations": True}
+    sim = Simulation(replay=token, **options)
+    try:
+        with sim:
+            scenario(sim)
+    except Exception:
+        log = sim.scheduler.operations
+        if log is not None and log.entries:
+            return "what each simulated thread did, replayed:\n" + causal_report(log)
+        return ""
+    return (
+        "replayed with record_operations=True, the schedule passed: "
+        "the scenario is not deterministic"
+    )
+
+
 def explore(
     scenario: Callable[[Simulation], Any],
     *,
@@ -163,6 +185,9 @@ def explore(
                 f"asyncthreads.testing.explore: schedule {runs} failed after "
                 f"{runs - 1} passed; replay it with Simulation(replay={sim.replay_token!r})"
             )
+            explanation = _explain(scenario, sim.replay_token, simulation_options)
+            if explanation:
+                failure.add_note(explanation)
             raise
         prefix = _next_prefix(chooser.taken, max_departures)
     return Exploration(runs, complete=True, max_departures=max_departures)

@@ -83,10 +83,16 @@ class SimLock:
         me = scheduler.current_thread()
         if self._holder is None:
             self._holder = me
+            if scheduler.operations is not None:
+                scheduler.operations.add(scheduler, "acquire", self.label)
             return True
         if not blocking:
             return False
-        return self._wait_for_release(me, deadline)
+        acquired = self._wait_for_release(me, deadline)
+        if scheduler.operations is not None:
+            verb = "acquire" if acquired else "time out acquiring"
+            scheduler.operations.add(scheduler, verb, self.label)
+        return acquired
 
     def _wait_for_release(self, me: AnyThread, deadline: float | None) -> bool:
         scheduler = self._scheduler
@@ -108,6 +114,8 @@ class SimLock:
                 return
             raise RuntimeError("release unlocked lock")
         self._holder = None
+        if self._scheduler.operations is not None:
+            self._scheduler.operations.add(self._scheduler, "release", self.label)
         if self._waiters:
             self._scheduler.wake(self._waiters[0])
         self._scheduler.schedule_point()
@@ -165,13 +173,15 @@ class SimRLock(SimLock):
         if self._holder is None:
             self._holder = me
             self._count = 1
-            return True
-        if not blocking:
+        elif not blocking:
             return False
-        if self._wait_for_release(me, deadline):
+        elif self._wait_for_release(me, deadline):
             self._count = 1
-            return True
-        return False
+        else:
+            return False
+        if scheduler.operations is not None:
+            scheduler.operations.add(scheduler, "acquire", self.label)
+        return True
 
     __enter__ = acquire
 
@@ -293,6 +303,8 @@ class SimCondition:
             deadline = math.nextafter(scheduler.clock.now(), math.inf)
         waiting = _Waiting(scheduler.current_thread())
         self._waiters.append(waiting)
+        if scheduler.operations is not None:
+            scheduler.operations.add(scheduler, "wait", self.label)
         saved = self._release_save()
         try:
             while not waiting.notified:
@@ -324,6 +336,8 @@ class SimCondition:
         """Wake up to ``n`` waiting threads, the longest waiting first."""
         if not self._is_owned():
             raise RuntimeError("cannot notify on un-acquired lock")
+        if self._scheduler.operations is not None:
+            self._scheduler.operations.add(self._scheduler, "notify", self.label)
         waiters = self._waiters
         while waiters and n > 0:
             waiting = waiters.popleft()

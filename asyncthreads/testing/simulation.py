@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 from ..reactor import Reactor
 from ..result import Result
 from ..thread_pool import ThreadPool
+from .causality import causal_report
 from .choosers import Chooser, FifoChooser, RandomChooser, ReplayChooser, encode_token
 from .sim_thread import SleepBlocker
 from .step_scheduler import StepScheduler
@@ -69,6 +70,7 @@ class Simulation:
         max_steps_per_instant: int = 100_000,
         trace_limit: int | None = 100_000,
         explore_wakeups: bool = False,
+        record_operations: bool = False,
     ) -> None:
         given = [
             name
@@ -90,6 +92,7 @@ class Simulation:
             max_steps_per_instant=max_steps_per_instant,
             trace_limit=trace_limit,
             explore_wakeups=explore_wakeups,
+            record_operations=record_operations,
         )
         self._built: list[Reactor | ThreadPool] = []
         latest = _latest.get()
@@ -203,8 +206,14 @@ class Simulation:
             f"it came from {self.scheduler.chooser!r}{replay})\n"
             f"virtual time: {self.now}, steps run: {self.trace.total}\n"
             f"timeline (last {last} steps):\n{self.trace.timeline(last, per_actor=True)}\n"
-            f"pending:\n{self.pending()}"
+            f"pending:\n{self.pending()}" + self._causes()
         )
+
+    def _causes(self) -> str:
+        log = self.scheduler.operations
+        if log is None or not log.entries:
+            return ""
+        return "\n" + causal_report(log)
 
     # -- building things on this simulation -----------------------------------------------
 

@@ -59,6 +59,7 @@ from ..result import CANCELLED
 from ..scheduler import STOP, Actor
 from . import reports
 from .carriers import Carrier
+from .causality import OperationLog
 from .choosers import Candidate, Chooser, FifoChooser
 from .null_lock import NullLock, ResultCondition
 from .reports import step_outcome
@@ -121,6 +122,7 @@ class StepScheduler:
         max_steps_per_instant: int = 100_000,
         trace_limit: int | None = 100_000,
         explore_wakeups: bool = False,
+        record_operations: bool = False,
     ) -> None:
         if not isinstance(clock, VirtualClock):
             raise TypeError(f"a StepScheduler needs a VirtualClock, got {clock!r}")
@@ -162,6 +164,9 @@ class StepScheduler:
         # wait here until it has run (see _move_choosing).
         self.explore_wakeups = explore_wakeups
         self._held: list[SimThread] = []
+        # What each thread did to which primitive, for causal reports (see .causality);
+        # None unless asked for: each entry costs a walk up the stack.
+        self.operations: OperationLog | None = OperationLog() if record_operations else None
 
     # -- the Scheduler interface ----------------------------------------------------------
 
@@ -244,6 +249,9 @@ class StepScheduler:
             return self._block_test(waiting_for, deadline)
         if self._closed:
             raise RuntimeError("the simulation is closed: nothing can block in it")
+        if self.operations is not None:
+            target = getattr(waiting_for, "label", None)
+            self.operations.add(self, "blocks on", target or waiting_for.describe())
         thread.greenlet = getcurrent()
         thread.blocker = waiting_for
         thread.woken = False
