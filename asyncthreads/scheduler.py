@@ -150,8 +150,12 @@ class Scheduler(Protocol):
         ...
 
     def condition(self) -> Condition:
-        """A new condition variable on :attr:`lock`, made for a Result the first time
-        ``concurrent.futures.wait`` or ``as_completed`` reaches for its ``_condition``."""
+        """A new condition variable with a lock of its own (never :attr:`lock`), made for
+        a Result the first time ``concurrent.futures.wait`` or ``as_completed`` reaches for
+        its ``_condition``. Those hold the conditions of all the futures they wait on, in
+        ``id()`` order: one shared lock would deadlock two threads waiting on Results of
+        two schedulers. It is taken without :attr:`lock` held, and may be held while
+        taking :attr:`lock` (see "Concurrency rules" in :mod:`asyncthreads.result`)."""
         ...
 
     def start(self, actor: Actor, clock: Clock) -> ActorHandle:
