@@ -293,8 +293,8 @@ class Result(Future[T]):
             watchers = self._watchers
             if watchers is not None:
                 self._notify_locked(watchers)
-        if watchers is not None:
-            self._announce(watchers)
+        if watchers is not None and (watchers.callbacks or watchers.cond is not None):
+            self._announce(watchers)  # steps 2 and 3, if anyone is to be told
         return True
 
     def _cancel_if_pending(self) -> bool:
@@ -312,8 +312,8 @@ class Result(Future[T]):
             watchers = self._watchers
             if watchers is not None:
                 self._notify_locked(watchers)
-        if watchers is not None:
-            self._announce(watchers)
+        if watchers is not None and (watchers.callbacks or watchers.cond is not None):
+            self._announce(watchers)  # steps 2 and 3, if anyone is to be told
         return True
 
     def set_running_or_notify_cancel(self) -> bool:
@@ -368,8 +368,8 @@ class Result(Future[T]):
             watchers = self._watchers
             if watchers is not None:
                 self._notify_locked(watchers)
-        if watchers is not None:
-            self._announce(watchers)
+        if watchers is not None and (watchers.callbacks or watchers.cond is not None):
+            self._announce(watchers)  # steps 2 and 3, if anyone is to be told
         return True
 
     def _unretrieved(self, exception: BaseException) -> UnretrievedException:
