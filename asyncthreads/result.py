@@ -46,37 +46,46 @@ Two kinds of lock, always taken in the same order:
   never changes, so a lock-free reader sees the old state or the final one.
 * **A Result's condition** (``_condition``: made by ``scheduler.condition()`` the first
   time ``concurrent.futures`` reaches for it, with a lock of its own) guards its
-  ``concurrent.futures`` waiter list (``_waiters``). ``wait()`` and ``as_completed()``
-  hold the conditions of every future they wait on, taken in ``id()`` order, while they
-  read ``_state`` and add their waiter. Per-future locks taken in one global order
-  cannot deadlock with each other nor with plain Futures'. (When every Result of a pool
-  shared the scheduler lock as its condition, ``id()`` order was no order on the locks:
-  two threads waiting on Results of two pools deadlocked.)
-* **Order**: a condition may be held while taking the scheduler lock (``_condition``
-  makes the condition under it); the scheduler lock is never held while taking a
-  condition. So a Result is ended with the scheduler lock not held by the ending thread
-  (the cores end Results outside it; only their private "stopped" Results, which
-  ``concurrent.futures`` never sees, are ended under it).
+  ``concurrent.futures`` waiter list (``_waiters``) and, once it exists, the Result's
+  state changes too, as a standard Future's condition does: ``wait()`` and
+  ``as_completed()`` hold the conditions of every future they wait on, taken in
+  ``id()`` order, while they read ``_state`` (``wait()`` reads it twice: what is done,
+  then how many to wait for) and add their waiter. Per-future locks taken in one global
+  order cannot deadlock with each other nor with plain Futures'. (When every Result of
+  a pool shared the scheduler lock as its condition, ``id()`` order was no order on the
+  locks: two threads waiting on Results of two pools deadlocked.)
+* **Order**: a condition, then the scheduler lock. ``concurrent.futures`` holds
+  conditions while ``_condition`` makes the next one under the scheduler lock; a Result
+  ending under its condition takes the scheduler lock inside it. Nothing takes a
+  condition while holding the scheduler lock: a Result is never ended by a thread that
+  holds it (the cores end Results outside it; only their private "stopped" Results,
+  which ``concurrent.futures`` never sees, are ended under it), and a thread holding one
+  condition takes no other but through ``concurrent.futures``' ordered acquisition.
 
-Ending a Result, in the ending thread E:
+Ending a Result, in the ending thread E. Under the scheduler lock, E looks for a
+condition. If there is none (the usual case: nobody used ``concurrent.futures`` on it):
 
-1. under the scheduler lock: set the final state (and outcome), release the scheduler's
-   waiters (a ThreadScheduler's blocked ``result()`` callers);
-2. after it: if ``concurrent.futures`` made a condition, under that condition, tell every
-   listed waiter and ``notify_all()``;
-3. run the done-callbacks (a ``result_q`` delivery is one).
+1. still under the scheduler lock: set the final state (and outcome), release the
+   scheduler's waiters (a ThreadScheduler's blocked ``result()`` callers);
+2. no ``concurrent.futures`` waiter to tell;
+3. after the lock: run the done-callbacks (a ``result_q`` delivery is one).
 
-No ``concurrent.futures`` waiter W is missed: W's section under the condition comes
-either before E's step 2 (its waiter is listed, and E tells it) or after it (step 1,
-which came first, is visible: W sees the Result done and adds no waiter). If E found no
-condition in step 2, it was made later, under the scheduler lock, so after step 1: W sees
-the Result done.
+If there is one, E leaves the scheduler lock and ends the Result in
+``_end_watched``: under the condition, (1) under the scheduler lock as above (checking
+again that it has not ended meanwhile), (2) tell every ``concurrent.futures`` waiter
+and ``notify_all()``, then, out of both, (3).
+
+No ``concurrent.futures`` waiter W is missed, nor sees a state change while it holds the
+condition: a condition is made under the scheduler lock, so either E's look under it
+found it (and E changes the state only under the condition, excluded from W's section,
+and tells W's waiter if W listed one), or it was made after E's section (and W, which
+reads the state only after making it, sees the Result ended, for good).
 
 An exception at each step (an interrupt: ``KeyboardInterrupt`` or another exception from
 a signal handler, which CPython raises on the main thread at a function call or a
 loop's back edge):
 
-* before the state changes in step 1: nothing happened (``with`` releases the lock);
+* before the state changes in step 1: nothing happened (``with`` releases the locks);
 * in step 1 after the state change (at the call that releases the waiters, or a
   queue's prune): the Result has ended, but the scheduler's waiters, the
   ``concurrent.futures`` waiters and the done-callbacks may not be told: blocked waits
@@ -283,18 +292,25 @@ class Result(Future[T]):
             state = self._state
             if state != PENDING:
                 return state == CANCELLED
-            self._state = CANCELLED
-            queue = self._on_cancel
-            if queue is not None:  # counted here: a call per cancellation costs too much
-                self._on_cancel = None
-                queue._cancelled += 1
-                if queue._cancelled >= queue._prune_at:
-                    queue._prune()
             watchers = self._watchers
-            if watchers is not None:
-                self._notify_locked(watchers)
-        if watchers is not None and (watchers.callbacks or watchers.cond is not None):
-            self._announce(watchers)  # steps 2 and 3, if anyone is to be told
+            # concurrent.futures holds the condition while it reads the state: if it
+            # made one, the state changes under it (_end_watched), else here.
+            cond = None if watchers is None else watchers.cond
+            if cond is None:
+                self._state = CANCELLED
+                queue = self._on_cancel
+                if queue is not None:  # counted here: a call per cancellation costs too much
+                    self._on_cancel = None
+                    queue._cancelled += 1
+                    if queue._cancelled >= queue._prune_at:
+                        queue._prune()
+                if watchers is not None:
+                    self._notify_locked(watchers)
+        if watchers is not None:
+            if cond is not None:
+                return self._end_watched(watchers, cond, CANCELLED, None, None, True)
+            if watchers.callbacks:
+                self._invoke_callbacks(watchers)
         return True
 
     def _cancel_if_pending(self) -> bool:
@@ -302,18 +318,25 @@ class Result(Future[T]):
         with self._scheduler.lock:
             if self._state != PENDING:
                 return False
-            self._state = CANCELLED
-            queue = self._on_cancel
-            if queue is not None:  # counted here: a call per cancellation costs too much
-                self._on_cancel = None
-                queue._cancelled += 1
-                if queue._cancelled >= queue._prune_at:
-                    queue._prune()
             watchers = self._watchers
-            if watchers is not None:
-                self._notify_locked(watchers)
-        if watchers is not None and (watchers.callbacks or watchers.cond is not None):
-            self._announce(watchers)  # steps 2 and 3, if anyone is to be told
+            # concurrent.futures holds the condition while it reads the state: if it
+            # made one, the state changes under it (_end_watched), else here.
+            cond = None if watchers is None else watchers.cond
+            if cond is None:
+                self._state = CANCELLED
+                queue = self._on_cancel
+                if queue is not None:  # counted here: a call per cancellation costs too much
+                    self._on_cancel = None
+                    queue._cancelled += 1
+                    if queue._cancelled >= queue._prune_at:
+                        queue._prune()
+                if watchers is not None:
+                    self._notify_locked(watchers)
+        if watchers is not None:
+            if cond is not None:
+                return self._end_watched(watchers, cond, CANCELLED, None, None, False)
+            if watchers.callbacks:
+                self._invoke_callbacks(watchers)
         return True
 
     def set_running_or_notify_cancel(self) -> bool:
@@ -361,15 +384,64 @@ class Result(Future[T]):
                 if exception is not None:  # not this one's to report (a rare path)
                     value.retrieved()  # type: ignore[union-attr]
                 return False
-            self._result = value
-            self._exception = exception
-            self._state = FINISHED
-            self._on_cancel = None
             watchers = self._watchers
-            if watchers is not None:
+            # concurrent.futures holds the condition while it reads the state: if it
+            # made one, the state changes under it (_end_watched), else here.
+            cond = None if watchers is None else watchers.cond
+            if cond is None:
+                self._result = value
+                self._exception = exception
+                self._state = FINISHED
+                self._on_cancel = None
+                if watchers is not None:
+                    self._notify_locked(watchers)
+        if watchers is not None:
+            if cond is not None:
+                return self._end_watched(watchers, cond, FINISHED, value, exception, False)
+            if watchers.callbacks:
+                self._invoke_callbacks(watchers)
+        return True
+
+    def _end_watched(
+        self,
+        watchers: Watchers,
+        cond: Condition,
+        state: str,
+        value: T | None,
+        exception: BaseException | None,
+        cancelled_is_true: bool,
+    ) -> bool:
+        """End a Result that concurrent.futures watches (it has a condition): under its
+        condition, then the scheduler lock (see "Concurrency rules"). ``state`` is
+        CANCELLED (from pending only) or FINISHED (from pending or running). Answers as
+        the caller does; ``cancelled_is_true``: an already-cancelled Result answers True
+        (``cancel()``)."""
+        with cond:
+            with self._scheduler.lock:
+                current = self._state
+                # Finishing ends a pending or running Result; cancelling, a pending one.
+                refused = current in _DONE if state == FINISHED else current != PENDING
+                if refused:
+                    if exception is not None:
+                        value.retrieved()  # type: ignore[union-attr]
+                    return cancelled_is_true and current == CANCELLED
+                self._state = state
+                if state == FINISHED:
+                    self._result = value
+                    self._exception = exception
+                queue = self._on_cancel
+                self._on_cancel = None
+                if queue is not None and state == CANCELLED:
+                    queue._cancelled += 1
+                    if queue._cancelled >= queue._prune_at:
+                        queue._prune()
                 self._notify_locked(watchers)
-        if watchers is not None and (watchers.callbacks or watchers.cond is not None):
-            self._announce(watchers)  # steps 2 and 3, if anyone is to be told
+            waiters = watchers.futures_waiters
+            if waiters:
+                self._tell(waiters)
+            cond.notify_all()
+        if watchers.callbacks:
+            self._invoke_callbacks(watchers)
         return True
 
     def _unretrieved(self, exception: BaseException) -> UnretrievedException:
@@ -418,18 +490,6 @@ class Result(Future[T]):
         else:
             for waiter in waiters:
                 waiter.add_result(self)
-
-    def _announce(self, watchers: Watchers) -> None:
-        # Steps 2 and 3, after the scheduler lock (see "Concurrency rules").
-        cond = watchers.cond
-        if cond is not None:
-            with cond:
-                waiters = watchers.futures_waiters
-                if waiters:
-                    self._tell(waiters)
-                cond.notify_all()
-        if watchers.callbacks:
-            self._invoke_callbacks(watchers)
 
     # -- callbacks ------------------------------------------------------------------------
 

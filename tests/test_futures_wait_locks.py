@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future
 from types import TracebackType
 from typing import Any
@@ -260,5 +260,42 @@ def test_wait_first_completed_wakes_for_a_result_cancelled_from_another_thread()
 
         assert done == {queued}
         assert queued.cancelled()
+    finally:
+        pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        lambda r: r.set_result(1),
+        lambda r: r.set_exception(ValueError("ended")),
+        lambda r: r.cancel(),
+    ],
+    ids=["set_result", "set_exception", "cancel"],
+)
+def test_a_result_does_not_end_while_another_thread_holds_its_condition(
+    end: Callable[[Future[int]], object],
+) -> None:
+    # concurrent.futures.wait reads the states twice while it holds the conditions (once
+    # for what is done, once to count what it waits for): a Result ending in between
+    # made it return early, with a finished Result reported not done.
+    pool = ThreadPool(0, name="pool")
+    try:
+        result = pool.submit(int)
+        ended = threading.Event()
+
+        def end_it() -> None:
+            end(result)
+            ended.set()
+
+        ender = threading.Thread(target=end_it, daemon=True)
+        with result._condition:
+            ender.start()
+            assert not ended.wait(0.2)
+            assert not result.done()
+        assert ended.wait(10)
+        assert result.done()
+        if not result.cancelled():
+            result.exception()  # read: no exception is left unretrieved
     finally:
         pool.shutdown(wait=True)
