@@ -125,6 +125,11 @@ class ThreadScheduler:
 
     __slots__ = ("lock",)
 
+    # No test runner collects the reports of exceptions never retrieved here: they are
+    # logged when their Result is collected (a class attribute, so that a failing
+    # Result's look-up of it does not raise and catch an AttributeError).
+    unretrieved = None
+
     def __init__(self) -> None:
         # A plain attribute, not a property: every Result state change reads it.
         self.lock: Lock = threading.RLock()
