@@ -25,7 +25,10 @@ harmless: it costs one more ``next_work`` call.
 Two schedulers exist: :class:`asyncthreads.ThreadScheduler` (one OS thread per actor,
 real blocking waits) and ``asyncthreads.testing.StepScheduler`` (no threads; the test
 steps the actors). Another driver, say one on an asyncio loop, implements the six
-members of :class:`Scheduler` and the two of :class:`ActorHandle` below.
+members of :class:`Scheduler` and the two of :class:`ActorHandle` below. Optionally, an
+``unretrieved`` attribute holding a list receives the report of each failed Result (see
+:class:`asyncthreads.result.UnretrievedException`), for a test runner to check; the
+constructors check that a scheduler has the six members.
 """
 
 from __future__ import annotations
