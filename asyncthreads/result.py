@@ -103,6 +103,7 @@ import logging
 import traceback as _traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, InvalidStateError
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from .arguments import check_timeout
@@ -338,6 +339,35 @@ class Result(Future[T]):
             if watchers.callbacks:
                 self._invoke_callbacks(watchers)
         return True
+
+    def _cancel_pending_if(self, allowed: Callable[[], bool]) -> bool | None:
+        """Cancel if pending and ``allowed()`` (called under the scheduler lock): True if
+        cancelled now, False if not pending, None if pending but not allowed. For a
+        subclass whose cancellation depends on more than the state; not a hot path."""
+        while True:
+            watchers = self._watchers
+            cond = None if watchers is None else watchers.cond
+            with cond if cond is not None else nullcontext():
+                with self._scheduler.lock:
+                    watchers = self._watchers
+                    if cond is None and watchers is not None and watchers.cond is not None:
+                        continue  # concurrent.futures made a condition meanwhile: take it
+                    if self._state != PENDING:
+                        return False
+                    if not allowed():
+                        return None
+                    self._state = CANCELLED
+                    self._on_cancel = None
+                    if watchers is not None:
+                        self._notify_locked(watchers)
+                if watchers is not None and cond is not None:
+                    waiters = watchers.futures_waiters
+                    if waiters:
+                        self._tell(waiters)
+                    cond.notify_all()
+            if watchers is not None and watchers.callbacks:
+                self._invoke_callbacks(watchers)
+            return True
 
     def set_running_or_notify_cancel(self) -> bool:
         """Mark as running; False if it was cancelled (Executor-implementation API)."""

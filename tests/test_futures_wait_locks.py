@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from asyncthreads import ThreadPool, ThreadScheduler
+from asyncthreads import Reactor, ThreadPool, ThreadScheduler
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -299,3 +299,34 @@ def test_a_result_does_not_end_while_another_thread_holds_its_condition(
             result.exception()  # read: no exception is left unretrieved
     finally:
         pool.shutdown(wait=True)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass (for a state another
+    thread reaches, where no event marks it)."""
+    reached = threading.Event()
+    for _ in range(int(timeout / 0.005)):
+        if predicate():
+            return True
+        reached.wait(0.005)
+    return predicate()
+
+
+def test_wait_wakes_for_a_call_on_a_foreign_executor_cancelled_before_it_was_sent() -> None:
+    with (
+        concurrent.futures.ThreadPoolExecutor(1) as executor,
+        Reactor(executor=executor, name="bridged") as reactor,
+    ):
+        later = reactor.call_in_thread_later(60, int)
+        outcome: list[set[Future[Any]]] = []
+        waiter = threading.Thread(
+            target=lambda: outcome.append(concurrent.futures.wait([later], timeout=10)[0]),
+            daemon=True,
+        )
+        waiter.start()
+        assert wait_until(lambda: bool(later._waiters))
+
+        assert later.cancel()
+        waiter.join(timeout=10)
+
+        assert outcome == [{later}]
