@@ -401,3 +401,13 @@ def test_a_numeric_timeout_is_accepted(pool: ThreadPool, timeout: float) -> None
     done.set_result(3)
 
     assert done.result(timeout=timeout) == 3
+
+
+def test_a_reactor_on_a_foreign_executor_checks_its_clock_and_scheduler() -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        with pytest.raises(TypeError, match=r"^clock must have a now\(\) method"):
+            Reactor(executor=executor, clock=object())  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"^scheduler must implement"):
+            Reactor(executor=executor, scheduler=object())  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^clock .* moves only when told"):
+            Reactor(executor=executor, clock=VirtualClock())
