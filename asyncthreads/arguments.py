@@ -9,16 +9,19 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "check_callable",
+    "check_clock",
     "check_count",
     "check_deadline",
     "check_delay",
     "check_interval",
     "check_optional_callable",
     "check_result_q",
+    "check_scheduler",
+    "check_timeout",
 ]
 
 
@@ -94,3 +97,63 @@ def check_count(value: Any, name: str) -> int:
     if value < 0:
         raise ValueError(f"{name} must not be negative, got {value}")
     return value
+
+
+def check_timeout(value: object) -> float:
+    """A timeout for a wait: a number of seconds, not NaN (negative means "do not wait",
+    infinite means no limit, as for ``threading``'s waits), as a float."""
+    if type(value) is float:
+        if value == value:  # False only for NaN
+            return value
+    elif type(value) is int and -_EXACT_INT_LIMIT < value < _EXACT_INT_LIMIT:
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, decimal.Decimal)):
+        raise TypeError(f"timeout must be a number of seconds or None, got {_describe(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if cast(float, value) > 0 else -math.inf
+    if math.isnan(number):
+        raise ValueError("timeout must be a number of seconds or None, got nan")
+    return number
+
+
+# What a Scheduler must have (see asyncthreads.scheduler): its methods, and a lock.
+_SCHEDULER_METHODS = ("start", "wait", "current_actor", "at_exit", "condition")
+
+
+def check_scheduler(value: object) -> None:
+    """None (the production scheduler), or an object with the Scheduler members."""
+    if value is None:
+        return
+    missing = [name for name in _SCHEDULER_METHODS if not callable(getattr(value, name, None))]
+    lock = getattr(value, "lock", None)
+    if not (callable(getattr(lock, "acquire", None)) and callable(getattr(lock, "release", None))):
+        missing.append("lock")
+    if missing:
+        raise TypeError(
+            "scheduler must implement asyncthreads.Scheduler, but "
+            f"{_describe(value)} has no {', '.join(missing)}"
+        )
+
+
+def check_clock(clock: object, scheduler: object) -> None:
+    """None (the system clock), or an object with a callable ``now()`` that suits
+    ``scheduler``: a clock that moves only when told (``clock.manual`` true, as a
+    simulation's) never fires a timer under the production scheduler, which waits in
+    real time, so that pair is refused."""
+    if clock is None:
+        return
+    if not callable(getattr(clock, "now", None)):
+        raise TypeError(f"clock must have a now() method (a Clock), got {_describe(clock)}")
+    if getattr(clock, "manual", False):
+        # Imported here: thread_scheduler imports this module (through result).
+        from .thread_scheduler import ThreadScheduler
+
+        if scheduler is None or isinstance(scheduler, ThreadScheduler):
+            raise ValueError(
+                f"clock {clock!r} moves only when told, but the scheduler is a "
+                "ThreadScheduler, which waits in real time: no timer would ever fire. "
+                "Pass the simulation's scheduler with its clock "
+                "(clock=sim.clock, scheduler=sim.scheduler)"
+            )

@@ -4,6 +4,10 @@ A clock has one method, ``now() -> float``: seconds on a monotonic scale whose o
 means nothing. Reactor deadlines (``call_at``) are in these units. The clock never reads
 the wall calendar, so wall-clock jumps never move timers.
 
+A clock that moves only when told (a simulation's ``VirtualClock``) says so with a true
+``manual`` attribute; the production ``ThreadScheduler``, which waits in real time,
+refuses it (its timers would never fire). A clock without the attribute moves by itself.
+
 A clock comes paired with a scheduler: the production pair is ``SystemClock`` with
 ``ThreadScheduler``; ``asyncthreads.testing`` pairs a virtual clock with a step scheduler.
 """

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from .arguments import check_callable
+from .names import callable_name
 
 __all__ = ["CrossedProcess", "Deferral", "defer", "defer_to_thread"]
 
@@ -54,7 +55,7 @@ class Deferral(Generic[T]):
 
     def __repr__(self) -> str:
         where = "thread" if self.to_thread else "reactor"
-        return f"<Deferral of {getattr(self.fn, '__qualname__', self.fn)!r} to {where}>"
+        return f"<Deferral of {callable_name(self.fn)} to {where}>"
 
 
 class CrossedProcess:

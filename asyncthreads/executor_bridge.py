@@ -111,24 +111,19 @@ class ExecutorTask(Task[T]):
         return self._cancel_if_pending() or self._state == CANCELLED
 
     def _cancel_if_pending(self) -> bool:
+        # Not handed over: nothing was sent; cancelled as any Result is (under its
+        # concurrent.futures condition if it has one: see asyncthreads.result).
+        unsent = self._cancel_pending_if(lambda: self._future is None)
+        if unsent is not None:
+            return unsent
         with self._scheduler.lock:
             if self._state != PENDING:
                 return False
             future = self._future
-            if future is None:  # not handed over: nothing was sent
-                self._state = CANCELLED
-                self._on_cancel = None
-                watchers = self._watchers
-                if watchers is not None:
-                    self._notify_locked(watchers)
-            elif isinstance(future, Future):
+            if isinstance(future, Future):
                 self._future = _CANCELLING
             else:
                 return False  # being handed over, or another cancel is asking
-        if future is None:
-            if watchers is not None and watchers.callbacks:
-                self._invoke_callbacks(watchers)
-            return True
         # Outside the lock: the executor's cancel() runs its done-callbacks (ours among
         # them) in this thread.
         assert isinstance(future, Future)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .names import callable_name
 from .result import PENDING, Result
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class PeriodicTask:
         self.tick = 1
         self.in_thread = in_thread
         self.reactor = reactor
-        self.name: str = getattr(fn, "__qualname__", None) or repr(fn)
+        self.name: str = callable_name(fn)
 
     @property
     def deadline(self) -> float:
@@ -110,7 +111,8 @@ class PeriodicTask:
             self.context.run(self.call)
         except BaseException as exc:  # a task must never kill its thread
             logger.error("periodic task %s stopped: it raised %r", self.name, exc, exc_info=exc)
-            result._settle(None, exc)
+            if result._settle(None, exc):  # (not if cancelled meanwhile)
+                result._retrieve()  # just logged: not to be reported again when collected
             return
         self.reactor._reschedule(self)
 

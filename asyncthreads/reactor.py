@@ -43,9 +43,11 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from .arguments import (
     check_callable,
+    check_clock,
     check_deadline,
     check_delay,
     check_interval,
+    check_scheduler,
 )
 from .clock import Clock, SystemClock
 from .deferral import Deferral
@@ -53,7 +55,7 @@ from .deferral import defer as _defer
 from .deferral import defer_to_thread as _defer_to_thread
 from .executor_bridge import ExecutorBridge, ExecutorTask
 from .periodic import PeriodicTask
-from .result import CANCELLED, PENDING, RUNNING, Result
+from .result import CANCELLED, PENDING, RUNNING, Result, end_each
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
 from .task import Task
 from .thread_pool import ThreadPool
@@ -152,6 +154,8 @@ class Reactor:
         :mod:`asyncthreads.executor_bridge`); by default a ThreadPool of its own."""
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, got {name!r}")
+        check_scheduler(scheduler)
+        check_clock(clock, scheduler)
         if executor is not None:
             if thread_pool is not None:
                 raise TypeError("give thread_pool or its alias executor, not both")
@@ -307,12 +311,14 @@ class Reactor:
                 handle = self._wake_locked()
             else:
                 handle = None
-        for result in to_cancel:
-            result.cancel()
-        if never_started:
-            self._ready_never_run()
-        elif handle is not None:
-            handle.wake()
+        try:
+            # Every Result ends even if a done-callback raises a BaseException.
+            end_each(to_cancel, Result.cancel)
+        finally:
+            if never_started:
+                self._ready_never_run()
+            elif handle is not None:
+                handle.wake()
         if wait and self._scheduler.current_actor() is not self._loop:
             self._stopped.wait()
             if self._handle is not None:
@@ -325,8 +331,10 @@ class Reactor:
         with self._lock:
             self._state = _STOPPED
             leftovers = self._take_all_ready()
-        self._end_unrun(leftovers)
-        self._finish_stopping()
+        try:
+            self._end_unrun(leftovers)
+        finally:
+            self._finish_stopping()
 
     def _take_all_ready(self) -> list[Work]:
         # Pop one by one, never clear(): a producer may be appending without the lock.
@@ -337,13 +345,15 @@ class Reactor:
         return taken
 
     def _end_unrun(self, works: list[Work]) -> None:
-        """End work that will never run: new calls are cancelled, continuations fail."""
-        for work in works:
-            result = work.future
-            if result._state == PENDING:
-                result.cancel()
-            elif result._state == RUNNING:
-                result._settle(None, RuntimeError(f"{self._name} has shut down"))
+        """End work that will never run: new calls are cancelled, continuations fail.
+        Every one ends even if a done-callback raises a BaseException."""
+        end_each([work.future for work in works], self._end_unrun_result)
+
+    def _end_unrun_result(self, result: Result[Any]) -> None:
+        if result._state == PENDING:
+            result.cancel()
+        elif result._state == RUNNING:
+            result._settle(None, RuntimeError(f"{self._name} has shut down"))
 
     def _has_stopped(self) -> bool:
         return self._state is _STOPPED

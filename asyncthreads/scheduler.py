@@ -25,7 +25,10 @@ harmless: it costs one more ``next_work`` call.
 Two schedulers exist: :class:`asyncthreads.ThreadScheduler` (one OS thread per actor,
 real blocking waits) and ``asyncthreads.testing.StepScheduler`` (no threads; the test
 steps the actors). Another driver, say one on an asyncio loop, implements the six
-members of :class:`Scheduler` and the two of :class:`ActorHandle` below.
+members of :class:`Scheduler` and the two of :class:`ActorHandle` below. Optionally, an
+``unretrieved`` attribute holding a list receives the report of each failed Result (see
+:class:`asyncthreads.result.UnretrievedException`), for a test runner to check; the
+constructors check that a scheduler has the six members.
 """
 
 from __future__ import annotations
@@ -150,8 +153,12 @@ class Scheduler(Protocol):
         ...
 
     def condition(self) -> Condition:
-        """A new condition variable on :attr:`lock`, made for a Result the first time
-        ``concurrent.futures.wait`` or ``as_completed`` reaches for its ``_condition``."""
+        """A new condition variable with a lock of its own (never :attr:`lock`), made for
+        a Result the first time ``concurrent.futures.wait`` or ``as_completed`` reaches for
+        its ``_condition``. Those hold the conditions of all the futures they wait on, in
+        ``id()`` order: one shared lock would deadlock two threads waiting on Results of
+        two schedulers. It is taken without :attr:`lock` held, and may be held while
+        taking :attr:`lock` (see "Concurrency rules" in :mod:`asyncthreads.result`)."""
         ...
 
     def start(self, actor: Actor, clock: Clock) -> ActorHandle:

@@ -12,17 +12,28 @@ the whole life of a call on whichever actor runs it:
 4. call ``callback(value)`` in the same thread and context;
 5. finish the Result with the value, or fail it with whatever 2-4 raised.
 
-``run()`` never raises, so a task can never kill the thread that runs it.
+``run()`` never raises, so a task can never kill the thread that runs it (but a
+``BaseException`` from a done-callback is re-raised after every callback ran, see
+:mod:`.result`).
+
+A ``result_q`` receives the ended Result by ``put_nowait()`` when it has one (every
+``queue`` queue does), so that a full bounded queue never blocks the thread completing
+the Result (a pool worker, the reactor thread): the overflow is logged at ERROR on the
+``asyncthreads`` logger, naming the call, and the Result itself ends as usual. An object
+with ``put()`` only receives it by ``put()``, which is that object's own policy.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
+import queue
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .arguments import check_optional_callable, check_result_q
 from .deferral import Deferral
+from .names import callable_name
 from .result import PENDING, Result, Watchers
 
 if TYPE_CHECKING:
@@ -31,6 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["Router", "Task"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("asyncthreads")
 
 
 class Router(Protocol):
@@ -85,7 +98,11 @@ class Task(Result[T]):
             check_optional_callable(callback, "callback")
             check_result_q(result_q)
             if result_q is not None:
-                self._watchers = Watchers([result_q.put])
+                put_nowait = getattr(result_q, "put_nowait", None)
+                if callable(put_nowait):
+                    self._watchers = Watchers([_Delivery(put_nowait, fn)])
+                else:
+                    self._watchers = Watchers([result_q.put])
 
     @property
     def future(self) -> Task[T]:
@@ -120,8 +137,10 @@ class Task(Result[T]):
             if extras is not None and extras[1] is not None:
                 context.run(extras[1], value)
         except BaseException as exc:  # a task must never kill its thread
-            self._release()
+            # Settled before the release: the report of an exception nobody retrieves
+            # names the function.
             self._settle(None, exc)
+            self._release()
             # The traceback keeps this frame alive; drop what would make a cycle with it.
             self = None  # type: ignore[assignment]
         else:
@@ -136,8 +155,31 @@ class Task(Result[T]):
 
     @property
     def name(self) -> str:
-        """The function's qualified name, for traces and reports."""
+        """The function's qualified name, for traces and reports (never its arguments)."""
         fn = self._fn
         if fn is None:
             return "(finished call)"
-        return getattr(fn, "__qualname__", None) or repr(fn)
+        return callable_name(fn)
+
+    def _describe(self) -> str:
+        return f"{self.name} ({super()._describe()})"
+
+
+class _Delivery:
+    """A done-callback putting the Result into a ``result_q`` without blocking."""
+
+    __slots__ = ("fn", "put_nowait")
+
+    def __init__(self, put_nowait: Callable[[Any], object], fn: Callable[..., Any]) -> None:
+        self.put_nowait = put_nowait
+        self.fn = fn  # named if the queue is full (the Task has let go of it by then)
+
+    def __call__(self, result: Result[Any]) -> None:
+        try:
+            self.put_nowait(result)
+        except queue.Full:
+            logger.error(
+                "result_q is full: the Result of %s (%r) was not delivered to it",
+                callable_name(self.fn),
+                result,
+            )

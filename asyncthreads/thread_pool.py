@@ -46,11 +46,17 @@ from concurrent.futures.thread import BrokenThreadPool
 from contextlib import suppress
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .arguments import check_callable, check_count, check_optional_callable
+from .arguments import (
+    check_callable,
+    check_clock,
+    check_count,
+    check_optional_callable,
+    check_scheduler,
+)
 from .clock import Clock, SystemClock
 from .deferral import Deferral
 from .errors import QueueFull
-from .result import CANCELLED, PENDING, Result
+from .result import CANCELLED, PENDING, Result, end_each
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
 from .task import Task
 
@@ -153,6 +159,8 @@ class ThreadPool(Executor):
             raise TypeError(f"max_queue_size must be an int, got {max_queue_size!r}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, got {name!r}")
+        check_scheduler(scheduler)
+        check_clock(clock, scheduler)
         if scheduler is None:
             from .thread_scheduler import ThreadScheduler
 
@@ -546,18 +554,22 @@ class ThreadPool(Executor):
                     to_wake.append(handle)
                 if nobody:
                     self._stopped._settle(None, None)
-        for result in to_cancel:
-            result.cancel()
-        for result in to_fail:
-            result._settle(None, RuntimeError(f"{self._name} shut down with no workers"))
-        for handle in to_wake:
-            assert handle is not None
-            handle.wake()
+        try:
+            # Every Result ends even if a done-callback raises a BaseException.
+            end_each(to_cancel, Result.cancel)
+            end_each(to_fail, self._fail_unrun)
+        finally:
+            for handle in to_wake:
+                assert handle is not None
+                handle.wake()
         if wait and self._scheduler.current_actor() not in self._workers:
             self._stopped.wait()
             for handle in workers:  # so no worker thread is left when this returns
                 assert handle is not None
                 handle.join()
+
+    def _fail_unrun(self, result: Result[Any]) -> None:
+        result._settle(None, RuntimeError(f"{self._name} shut down with no workers"))
 
     def _shutdown_at_exit(self) -> None:
         self.shutdown(wait=True)

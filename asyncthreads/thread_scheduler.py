@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock
 from .errors import DeadlockError
+from .names import callable_name
 from .result import _DONE
 from .scheduler import STOP, Actor, Condition, Lock, Work
 
@@ -84,7 +85,8 @@ class _ActorThread(threading.Thread):
                 try:
                     work.run()
                 except BaseException:  # Work.run never raises; if one does, keep the thread
-                    logger.exception("%s: %r raised out of run()", self.name, work)
+                    name = getattr(work, "name", None) or type(work).__qualname__
+                    logger.exception("%s: %s raised out of run()", self.name, name)
                 self.work = None
 
 
@@ -123,14 +125,26 @@ class ThreadScheduler:
 
     __slots__ = ("lock",)
 
+    # No test runner collects the reports of exceptions never retrieved here: they are
+    # logged when their Result is collected (a class attribute, so that a failing
+    # Result's look-up of it does not raise and catch an AttributeError).
+    unretrieved = None
+
     def __init__(self) -> None:
         # A plain attribute, not a property: every Result state change reads it.
         self.lock: Lock = threading.RLock()
 
     def condition(self) -> Condition:
-        return threading.Condition(self.lock)  # type: ignore[arg-type]
+        # A lock of its own, not self.lock: see "Concurrency rules" in asyncthreads.result.
+        return threading.Condition()
 
     def start(self, actor: Actor, clock: Clock) -> _ActorThread:
+        if getattr(clock, "manual", False):
+            raise ValueError(
+                f"{actor.name}: clock {clock!r} moves only when told, and a ThreadScheduler "
+                "waits in real time: no timer would ever fire (pass the simulation's "
+                "scheduler with its clock)"
+            )
         thread = _ActorThread(actor, clock)
         thread.start()
         return thread
@@ -196,7 +210,7 @@ class _ExitCallbacks:
             try:
                 callback()
             except Exception:
-                logger.exception("shutting down at exit: %r raised", callback)
+                logger.exception("shutting down at exit: %s raised", callable_name(callback))
 
 
 _exit_callbacks = _ExitCallbacks()

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from asyncthreads import Reactor, Result, ThreadPool, defer, defer_to_thread
+from asyncthreads import Reactor, Result, ThreadPool, ThreadScheduler, defer, defer_to_thread
+from asyncthreads.testing import Simulation, VirtualClock
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -321,3 +322,92 @@ def test_reactor_given_both_thread_pool_and_its_alias_executor_raises_type_error
 def test_reactor_with_a_non_str_name_raises_type_error() -> None:
     with pytest.raises(TypeError, match="name must be a str"):
         Reactor(name=7)  # type: ignore[arg-type]
+
+
+# -- clock, scheduler and timeout ------------------------------------------------------------
+
+
+class NoScheduler:
+    """Has some of the Scheduler members, not all."""
+
+    lock = threading.RLock()
+
+    def start(self) -> None: ...
+
+
+@pytest.mark.parametrize("clock", [object(), 42, "monotonic"])
+@pytest.mark.parametrize("make", [ThreadPool, Reactor], ids=["pool", "reactor"])
+def test_a_clock_without_now_raises_type_error_naming_clock(make: Any, clock: object) -> None:
+    args = (1,) if make is ThreadPool else ()
+    with pytest.raises(TypeError, match=r"^clock must have a now\(\) method"):
+        make(*args, clock=clock)
+
+
+@pytest.mark.parametrize("scheduler", [object(), NoScheduler()])
+@pytest.mark.parametrize("make", [ThreadPool, Reactor], ids=["pool", "reactor"])
+def test_a_scheduler_missing_members_raises_type_error_naming_them(
+    make: Any, scheduler: object
+) -> None:
+    args = (1,) if make is ThreadPool else ()
+    with pytest.raises(
+        TypeError, match=r"^scheduler must implement .* has no .*wait.*current_actor"
+    ):
+        make(*args, scheduler=scheduler)
+
+
+@pytest.mark.parametrize("make", [ThreadPool, Reactor], ids=["pool", "reactor"])
+def test_a_simulation_clock_without_its_scheduler_raises_value_error(make: Any) -> None:
+    # The production scheduler waits in real time: its timers would never fire.
+    sim = Simulation()
+    args = (1,) if make is ThreadPool else ()
+    with pytest.raises(
+        ValueError, match=r"^clock .* moves only when told.*scheduler=sim.scheduler"
+    ):
+        make(*args, clock=sim.clock)
+    with pytest.raises(ValueError, match=r"^clock .* moves only when told"):
+        make(*args, clock=sim.clock, scheduler=ThreadScheduler())
+
+
+def test_a_thread_scheduler_refuses_to_start_an_actor_on_a_manual_clock() -> None:
+    class Idle:
+        name = "idle"
+
+        def next_work(self, now: float) -> None:
+            return None
+
+    with pytest.raises(ValueError, match="moves only when told"):
+        ThreadScheduler().start(Idle(), VirtualClock())
+
+
+@pytest.mark.parametrize("wait", ["result", "get_result", "exception", "wait"])
+@pytest.mark.parametrize(
+    ("timeout", "error"),
+    [("5", TypeError), (True, TypeError), ([1], TypeError), (math.nan, ValueError)],
+)
+def test_a_bad_timeout_raises_at_once(
+    pool: ThreadPool, wait: str, timeout: object, error: type[Exception]
+) -> None:
+    queued = pool.submit(int)  # behind the held worker: not done
+
+    with pytest.raises(error, match=r"^timeout must be a number of seconds or None"):
+        getattr(queued, wait)(timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "timeout", [0, 0.0, -1, math.inf, 10**400], ids=["0", "0.0", "-1", "inf", "10**400"]
+)
+def test_a_numeric_timeout_is_accepted(pool: ThreadPool, timeout: float) -> None:
+    done = Result[int](ThreadScheduler())
+    done.set_result(3)
+
+    assert done.result(timeout=timeout) == 3
+
+
+def test_a_reactor_on_a_foreign_executor_checks_its_clock_and_scheduler() -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        with pytest.raises(TypeError, match=r"^clock must have a now\(\) method"):
+            Reactor(executor=executor, clock=object())  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"^scheduler must implement"):
+            Reactor(executor=executor, scheduler=object())  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^clock .* moves only when told"):
+            Reactor(executor=executor, clock=VirtualClock())

@@ -399,6 +399,7 @@ def test_result_q_receives_each_result_once_however_it_ended(
     while not results.empty():
         received.append(results.get_nowait())
     assert received == [cancelled, returned, failed]
+    assert isinstance(failed.exception(), ValueError)
 
 
 def test_result_q_is_filled_after_the_callback(asyncthreads_sim: Simulation) -> None:

@@ -432,3 +432,63 @@ def test_after():
     assert time.sleep is REAL_SLEEP and threading.Lock is REAL_LOCK
 """
     run(pytester, source).assert_outcomes(passed=1, failed=1)
+
+
+# -- exceptions nobody retrieved ----------------------------------------------------------
+
+UNREAD_FAILURE = """
+    import pytest
+
+    def fail_quietly():
+        raise ValueError("nobody looks")
+
+    {marker}
+    def test_leaves_a_failure_unread(asyncthreads_sim):
+        pool = asyncthreads_sim.thread_pool(1)
+        result = pool.submit(fail_quietly)
+        asyncthreads_sim.run_until_idle()
+        assert result.done()
+        {read}
+"""
+
+
+def test_a_failure_nobody_retrieved_fails_the_test(pytester: pytest.Pytester) -> None:
+    result = run(pytester, UNREAD_FAILURE.format(marker="", read=""))
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*1 exception(s) raised in the simulation were never retrieved*",
+            "*in fail_quietly (Task at *",
+            "*ValueError: nobody looks*",
+        ]
+    )
+
+
+def test_a_failure_read_with_exception_passes(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        UNREAD_FAILURE.format(marker="", read="assert isinstance(result.exception(), ValueError)"),
+    )
+
+    result.assert_outcomes(passed=1)
+
+
+def test_the_marker_turns_the_check_off_for_one_test(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        UNREAD_FAILURE.format(marker="@pytest.mark.asyncthreads(check_unretrieved=False)", read=""),
+    )
+
+    result.assert_outcomes(passed=1)
+
+
+def test_the_ini_option_turns_the_check_off_for_the_run(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        UNREAD_FAILURE.format(marker="", read=""),
+        "-o",
+        "asyncthreads_check_unretrieved=false",
+    )
+
+    result.assert_outcomes(passed=1)

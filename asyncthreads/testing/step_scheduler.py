@@ -55,7 +55,7 @@ from greenlet import GreenletExit, getcurrent
 
 from ..errors import DeadlockError
 from ..periodic import PeriodicTask
-from ..result import CANCELLED
+from ..result import CANCELLED, UnretrievedException
 from ..scheduler import STOP, Actor
 from . import reports
 from .carriers import Carrier
@@ -136,6 +136,9 @@ class StepScheduler:
         self.steps = 0  # steps (and schedule-point decisions) so far
         self._started = 0  # actors started so far (their numbers)
         self.lock = NullLock()  # an attribute: Results read it on every state change
+        # Each failed Result's report of an exception nobody retrieved (see
+        # asyncthreads.result.UnretrievedException): the pytest plugin fails a test for them.
+        self.unretrieved: list[UnretrievedException] = []
         self.test_thread = TestThread()
         self._actors: list[SimThread] = []  # live actors, in start order
         self._to_poll: deque[SimThread] = deque()

@@ -17,6 +17,9 @@ class VirtualClock:
 
     __slots__ = ("_listeners", "_now")
 
+    # Moves only when told: the production ThreadScheduler refuses it (see asyncthreads.clock).
+    manual = True
+
     def __init__(self, start: float = 0.0) -> None:
         start = float(start)
         if not math.isfinite(start):
