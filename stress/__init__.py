@@ -28,24 +28,28 @@ One concept a module:
                          nothing escaped into a worker, no thread left
 =======================  ==============================================================
 
-What each finds in the library as of this suite's first version (issue 11's items):
+What each finds (issue 11's items), and whether main still has it as of the first
+version of this suite (after the Result fixes were merged):
 
-==========================================================================  ===========
-test                                                                        item
-==========================================================================  ===========
-``test_mixed_waits`` (every pair kind)                                      1
-``test_workload::test_waiting_on_mixed_results_meanwhile_deadlocks_nothing``  1
-``test_shutdown_races::..._cancelling_a_busy_queue_...`` (statistical)       2
-``test_thread_start`` (constructor, ``resize_pool``, ``Reactor.start``)     3
-``test_interrupts`` (call, call_later, call_in_thread(_later), call_every,  4
+==========================================================================  ========  =====
+test                                                                        item      still
+==========================================================================  ========  =====
+``test_mixed_waits`` (every pair kind)                                      1         no
+``test_workload::test_waiting_on_mixed_results_meanwhile_deadlocks_nothing``  1         no
+``test_shutdown_races::..._cancelling_a_busy_queue_...`` (statistical)       2         yes
+``test_thread_start`` (constructor, ``resize_pool``, ``Reactor.start``)     3         yes
+``test_interrupts`` (call, call_later, call_in_thread(_later), call_every,  4         yes
 submit, queue_task: a lost wake-up)
-``test_interrupts`` (cancel, cancel_scheduled: an interrupt after the state  4 (new)
-change and before the notification loses the done-callbacks and waiters)
-``test_bounded_queue`` (``QueueFull`` early)                                5
-``test_workload`` (``cancel_scheduled`` True, then a periodic run) — rare    6
-``test_shutdown_races::..._base_exception_...``                             7
-``test_workload::test_introspection_meanwhile_never_raises``                15
-==========================================================================  ===========
+``test_interrupts`` (cancel, cancel_scheduled: an interrupt after the state  4 (new)   yes
+change and before the notification loses the done-callbacks)
+``test_interrupts`` (the shutdowns: drained timers left pending, a second  4, 7      yes
+shutdown hangs)
+``test_bounded_queue`` (``QueueFull`` early)                                5         yes
+``test_workload`` (``cancel_scheduled`` True, then a periodic run): rare    6         ?
+``test_shutdown_races::..._base_exception_...`` (a done-callback's          7, 9      yes
+BaseException kills the reactor thread in ``_finish_stopping``)
+``test_workload::test_introspection_meanwhile_never_raises``                15        yes
+==========================================================================  ========  =====
 
 Tests that still find a bug are marked ``awaiting_fix(item)``: not xfail (they fail
 while the bug is there), deselected by ``.ci/run`` until the fix removes the marker.

@@ -105,7 +105,8 @@ def run_raising_done_callbacks(exception: type[BaseException]) -> str:
         def counting(_: object) -> None:
             second[key] += 1
 
-        result.add_done_callback(raising)
+        with suppress(exception):  # a Result already done calls it here, at once
+            result.add_done_callback(raising)
         result.add_done_callback(counting)
 
     problems: list[str] = []

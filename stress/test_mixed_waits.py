@@ -8,7 +8,6 @@ import pytest
 from .mixed_waits import PAIRS, run_mixed_waits
 
 
-@pytest.mark.awaiting_fix("issue 11 item 1")
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("kind", PAIRS)
 def test_waiting_on_results_of_two_owners_in_opposite_orders_never_deadlocks(kind: str) -> None:

@@ -18,7 +18,6 @@ def test_producers_cancels_resizes_faults_and_shutdowns_lose_and_duplicate_nothi
     print(run_workload(Workload(seed, switch_interval=switch_interval)))
 
 
-@pytest.mark.awaiting_fix("issue 11 item 1")
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_waiting_on_mixed_results_meanwhile_deadlocks_nothing(seed: int) -> None:
