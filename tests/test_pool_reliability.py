@@ -113,23 +113,51 @@ class PausingWork:
             self._future._settle(None, None)
 
 
+def worker_pausing_between_tasks(
+    made: list[ThreadPool], max_queue_size: int = 0
+) -> tuple[ThreadPool, threading.Event, threading.Event, threading.Event]:
+    """A one-worker pool whose worker holds a task until ``gate`` opens, then (the task's
+    Result ended, before it looks at the queue again) sets ``between`` and pauses until
+    ``go_on`` is set or 2 seconds pass. Returns (pool, gate, between, go_on)."""
+    pool = ThreadPool(1, max_queue_size, name=unique("rel"))
+    made.append(pool)
+    gate, between, go_on, started = (threading.Event() for _ in range(4))
+
+    def hold() -> None:
+        started.set()
+        gate.wait(10)
+
+    def pause(_: object) -> None:  # a done-callback: it runs on the worker, unlocked
+        between.set()
+        go_on.wait(2)
+
+    pool.submit(hold).add_done_callback(pause)
+    assert started.wait(5)
+    return pool, gate, between, go_on
+
+
+def let_the_worker_take_one(pool: ThreadPool, go_on: threading.Event) -> Callable[[], None]:
+    def hook() -> None:
+        before = len(pool._queue)
+        go_on.set()
+        wait_until(lambda: len(pool._queue) < before, timeout=0.5)  # if it can
+
+    return hook
+
+
 # -- item 2: shutdown(cancel_futures=True) racing the workers --------------------------------
 
 
 def test_shutdown_cancelling_futures_while_a_worker_takes_tasks_ends_every_result(
     pools: list[ThreadPool],
 ) -> None:
-    pool, gate = busy_pool(pools)
+    pool, gate, between, go_on = worker_pausing_between_tasks(pools)
     ran: list[str] = []
-
-    def let_the_worker_take_one() -> None:
-        before = len(pool._queue)
-        gate.set()  # the worker finishes and takes the next task, if it can
-        wait_until(lambda: len(pool._queue) < before, timeout=0.5)
-
-    paused = PausingWork(pool, let_the_worker_take_one, ran)
+    paused = PausingWork(pool, let_the_worker_take_one(pool, go_on), ran)
     pool._accept(paused)
     tasks = [pool.submit(ran.append, f"task {n}") for n in range(3)]
+    gate.set()
+    assert between.wait(5)
     paused.armed_thread = threading.current_thread()
 
     pool.shutdown(wait=True, cancel_futures=True)
@@ -144,23 +172,20 @@ def test_shutdown_cancelling_futures_while_a_worker_takes_tasks_ends_every_resul
 def test_a_prune_racing_a_worker_keeps_the_queue_in_order_and_its_count_exact(
     pools: list[ThreadPool],
 ) -> None:
-    pool, gate = busy_pool(pools, max_queue_size=200)
+    pool, gate, between, go_on = worker_pausing_between_tasks(pools, max_queue_size=200)
     ran: list[str] = []
-
-    def let_the_worker_take_one() -> None:
-        before = len(pool._queue)
-        gate.set()
-        wait_until(lambda: len(pool._queue) < before, timeout=0.5)
-
-    paused = PausingWork(pool, let_the_worker_take_one, ran)
+    paused = PausingWork(pool, let_the_worker_take_one(pool, go_on), ran)
     cancelled = pool.submit(ran.append, "cancelled first")
     pool._accept(paused)
-    tasks = [pool.submit(ran.append, f"task {n}") for n in range(130)]
+    tasks = [pool.submit(ran.append, f"task {n}") for n in range(100)]
     cancelled.cancel()
+    gate.set()
+    assert between.wait(5)
     paused.armed_thread = threading.current_thread()
-    for task in tasks[::2]:  # the 66th cancel prunes, reading paused.future
-        task.cancel()
-    kept = [f"task {n}" for n in range(1, 130, 2)]
+    for n in range(96):  # the 65th cancel prunes (65 of 102), reading paused.future
+        if n % 3:
+            tasks[n].cancel()
+    kept = [f"task {n}" for n in range(100) if n % 3 == 0 or n >= 96]
 
     pool.shutdown(wait=True)
 
