@@ -99,6 +99,10 @@ class _Loop:
         # The reactor's own method, bound: one call less on every poll.
         self.next_work: Callable[[float], Work | float | Stop | None] = reactor._next_work
 
+    def after_fork_in_child(self) -> None:
+        """In the child of a fork the loop's thread is gone (see ThreadScheduler)."""
+        self.reactor._stop_after_fork()
+
     def __repr__(self) -> str:
         return f"<reactor loop {self.name}>"
 
@@ -376,6 +380,21 @@ class Reactor:
 
     def _shutdown_at_exit(self) -> None:
         self.shutdown(wait=True)
+
+    def _stop_after_fork(self) -> None:
+        # In the child of a fork the loop did not survive: the reactor is stopped there,
+        # and its calls and timers, copies of the parent's, are cancelled.
+        with self._lock:
+            if self._state is _STOPPED:
+                return
+            self._state = _STOPPED
+            self._cancel_futures = True
+            timers = [work.future for work in self._timers.drain()]
+            leftovers = self._take_all_ready()
+        for result in timers:
+            result.cancel()
+        self._end_unrun(leftovers)
+        self._finish_stopping()
 
     # -- the loop -------------------------------------------------------------------------
 

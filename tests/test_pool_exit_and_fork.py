@@ -126,17 +126,20 @@ def test_a_program_whose_pool_failed_to_start_a_thread_exits_promptly() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_the_child_of_a_fork_sees_inherited_pools_shut_down_and_can_make_new_ones() -> None:
+def test_the_child_of_a_fork_sees_inherited_pools_and_reactors_stopped_and_makes_new_ones() -> None:
     finished = run(
         """
         import os
         import sys
         import threading
 
-        from asyncthreads import ThreadPool
+        from asyncthreads import Reactor, ThreadPool
 
         pool = ThreadPool(2)
         assert pool.submit(int, "1").result(timeout=5) == 1
+        reactor = Reactor()
+        reactor.start()
+        timer = reactor.call_later(3600, print, "timer fired")
         gate = threading.Event()
         holding = [pool.submit(gate.wait, 10) for _ in range(2)]
         queued = pool.submit(int, "2")  # waits for a worker when the fork happens
@@ -153,6 +156,14 @@ def test_the_child_of_a_fork_sees_inherited_pools_shut_down_and_can_make_new_one
                 failures.append("inherited pool accepted a task")
             except RuntimeError:
                 pass
+            if reactor.is_running or not timer.cancelled():
+                failures.append("inherited reactor still running")
+            try:
+                reactor.call(int)
+                failures.append("inherited reactor accepted a call")
+            except RuntimeError:
+                pass
+            reactor.shutdown()
             fresh = ThreadPool(2)
             if fresh.submit(int, "7").result(timeout=5) != 7:
                 failures.append("a new pool does not run tasks")
@@ -160,6 +171,7 @@ def test_the_child_of_a_fork_sees_inherited_pools_shut_down_and_can_make_new_one
             sys.exit(3 if failures else 0)  # a normal exit: atexit runs, and must not hang
 
         gate.set()
+        reactor.shutdown()
         _, status = os.waitpid(pid, 0)
         print("child exit code", os.waitstatus_to_exitcode(status))
         print("parent queued task", queued.result(timeout=5))
