@@ -58,7 +58,7 @@ from .periodic import PeriodicTask
 from .result import CANCELLED, PENDING, RUNNING, Result, end_each
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
 from .task import Task
-from .thread_pool import ThreadPool
+from .thread_pool import ThreadPool, end_copies_after_fork
 from .timer_heap import TimerHeap
 
 __all__ = ["Reactor"]
@@ -382,19 +382,15 @@ class Reactor:
         self.shutdown(wait=True)
 
     def _stop_after_fork(self) -> None:
-        # In the child of a fork the loop did not survive: the reactor is stopped there,
-        # and its calls and timers, copies of the parent's, are cancelled.
+        # In the child of a fork the loop did not survive: the reactor is stopped there.
+        # Its calls and timers end as end_copies_after_fork says, with no callbacks.
         with self._lock:
             if self._state is _STOPPED:
                 return
             self._state = _STOPPED
-            self._cancel_futures = True
-            timers = [work.future for work in self._timers.drain()]
-            leftovers = self._take_all_ready()
-        for result in timers:
-            result.cancel()
-        self._end_unrun(leftovers)
-        self._finish_stopping()
+            works = [*self._timers.drain(), *self._take_all_ready()]
+            end_copies_after_fork(work.future for work in works)
+            self._stopped._settle(None, None)  # the reactor's own: no callbacks
 
     # -- the loop -------------------------------------------------------------------------
 

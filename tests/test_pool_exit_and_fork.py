@@ -143,6 +143,7 @@ def test_the_child_of_a_fork_sees_inherited_pools_and_reactors_stopped_and_makes
         gate = threading.Event()
         holding = [pool.submit(gate.wait, 10) for _ in range(2)]
         queued = pool.submit(int, "2")  # waits for a worker when the fork happens
+        queued.add_done_callback(lambda _: print("callback in", os.getpid(), flush=True))
 
         pid = os.fork()
         if pid == 0:
@@ -174,6 +175,7 @@ def test_the_child_of_a_fork_sees_inherited_pools_and_reactors_stopped_and_makes
         reactor.shutdown()
         _, status = os.waitpid(pid, 0)
         print("child exit code", os.waitstatus_to_exitcode(status))
+        print("child pid", pid)
         print("parent queued task", queued.result(timeout=5))
         """
     )
@@ -181,3 +183,5 @@ def test_the_child_of_a_fork_sees_inherited_pools_and_reactors_stopped_and_makes
     assert finished.returncode == 0, finished.stderr
     assert "child exit code 0" in finished.stdout, finished.stdout
     assert "parent queued task 2" in finished.stdout
+    child = finished.stdout.split("child pid ")[1].split()[0]
+    assert f"callback in {child}" not in finished.stdout  # the parent's, not the copy's
