@@ -927,8 +927,10 @@ class Reactor:
 
 def _collected(loop: _Loop, unregister_at_exit: Callable[[], None]) -> None:
     # The reactor's finalizer (see Reactor.__init__): it must not refer to the reactor.
-    unregister_at_exit()
-    loop.reactor_collected()
+    try:
+        unregister_at_exit()
+    finally:
+        loop.reactor_collected()
 
 
 def _once(function: Callable[[], None]) -> Callable[[], None]:
