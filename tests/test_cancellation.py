@@ -545,6 +545,6 @@ def test_calls_cancelled_while_the_reactor_is_busy_do_not_pile_up_in_its_queue(
     live = [reactor.call(int) for _ in range(10)]
 
     assert reactor.queued_count == 10
-    assert len(reactor._ready) <= 200  # entries stored, cancelled ones included (private)
+    assert len(reactor._queued_calls()) <= 200  # entries held, cancelled ones included
     asyncthreads_sim.run_until_idle()
     assert [r.result() for r in live] == [0] * 10
