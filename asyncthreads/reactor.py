@@ -491,7 +491,12 @@ class Reactor:
             self._handle.join()  # the thread ends as soon as its loop has stopped
         if self._owns_pool:
             pool = self._pool
-            if isinstance(pool, ThreadPool):
+            # A worker of that pool (a thread call shutting the reactor down) cannot wait
+            # for its own pool; pool.shutdown knows not to.
+            if (
+                isinstance(pool, ThreadPool)
+                and self._scheduler.current_actor() not in pool._workers
+            ):
                 remaining = None if deadline is None else max(0.0, deadline - clock.now())
                 if not pool._stopped.wait(remaining):
                     return False

@@ -871,3 +871,11 @@ def test_cancel_scheduled_from_another_thread_as_a_run_starts_answers_false(
     assert entered.wait(timeout=5)
     with pytest.raises(CancelledError):  # the task stopped after that run
         result.result(timeout=5)
+
+
+def test_shutdown_with_wait_called_in_a_pool_thread_does_not_wait_for_that_thread(
+    reactor: Reactor,
+) -> None:
+    reactor.call_in_thread(reactor.shutdown, wait=True).result(timeout=5)
+
+    assert reactor.join(timeout=5) is True
