@@ -4,15 +4,19 @@ run, shutdown finishes, every Result ends.
 
 The interrupt is injected with ``sys.settrace`` at each point, in turn, where CPython
 could run a signal handler: the entry of every function of the library the call reaches,
-and every line of the library's own code (the simulation's lines excepted: it stands in
-for the OS threads, whose wake-up is one C call). On the simulation, the loop is asleep
-when the call comes, as it is between bursts of work.
+and every line of the library's own code. Two exceptions: the simulation's lines (it
+stands in for the OS threads, whose wake-up is one C call), and the second event of a
+``with`` line, on leaving the block, where no handler can run before ``__exit__`` has
+released the lock. On the simulation, the loop is asleep when the call comes, as it is
+between bursts of work; on real threads too.
 """
 
 from __future__ import annotations
 
 import gc
+import linecache
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -22,7 +26,7 @@ from typing import Any
 import pytest
 
 import asyncthreads
-from asyncthreads import Reactor, Result
+from asyncthreads import Reactor, Result, ThreadPool
 from asyncthreads.testing import Simulation
 
 LIBRARY = str(Path(asyncthreads.__file__).parent)
@@ -41,8 +45,17 @@ def interrupt_at(point: int) -> tuple[TraceFunction, list[int]]:
         if passed[0] == point:
             raise KeyboardInterrupt(f"injected at point {point}")
 
+    withs_entered: set[tuple[int, int]] = set()
+
     def lines(frame: FrameType, event: str, arg: Any) -> TraceFunction | None:
         if event == "line":
+            line = frame.f_lineno
+            if linecache.getline(frame.f_code.co_filename, line).lstrip().startswith("with "):
+                # A `with` line is traced again on leaving the block, before `__exit__`
+                # is called; CPython runs no signal handler there (only after a call).
+                if (id(frame), line) in withs_entered:
+                    return lines
+                withs_entered.add((id(frame), line))
             reached()
         return lines
 
@@ -141,3 +154,38 @@ def test_an_interrupted_shutdown_is_finished_by_the_next() -> None:
 
         assert [r for r in results if not r.done()] == []
         results.clear()
+
+
+# -- on real threads: the production wake-up ------------------------------------------------
+
+
+def asleep(reactor: Reactor) -> bool:
+    """The loop has gone to sleep and no wake-up was sent since (private fields)."""
+    return reactor._sleeps != reactor._woken
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "operation",
+    [OPERATIONS["call"], OPERATIONS["call_later"]],
+    ids=["call", "call_later"],
+)
+def test_on_real_threads_an_interrupted_call_never_stops_later_calls_from_running(
+    operation: Callable[[Reactor], object],
+) -> None:
+    point = 1
+    while True:
+        with ThreadPool(0, name="interrupts-pool") as pool:
+            reactor = Reactor(pool, name="interrupts")
+            reactor.start()
+            try:
+                reactor.call(ran).result(timeout=5)
+                while not asleep(reactor):  # it goes to sleep right after that call
+                    threading.Event().wait(0.001)
+                if not interrupted(partial(operation, reactor), point):
+                    assert point > 1, "the operation was never interrupted"
+                    return
+                assert reactor.call(ran).result(timeout=5) == "ran"
+            finally:
+                reactor.shutdown(wait=True)
+        point += 1
