@@ -25,7 +25,8 @@ The policy, which a caller may rely on:
 * **Cancelling is exact.** ``cancel()`` and ``Reactor.cancel_scheduled`` answer True when
   no run is under way: the task is then cancelled at once and no run starts after the
   answer. During a run they answer False (the function is running) and the task stops
-  after that run, its Result then ending cancelled. A run starts when its Result turns
+  after that run, its Result then ending cancelled (also if that run raises: the
+  exception is logged). A run starts when its Result turns
   running, under the scheduler lock, just before the function is called.
 """
 
@@ -175,7 +176,9 @@ class PeriodicTask:
             self.context.run(self.call)
         except BaseException as exc:  # a task must never kill its thread
             logger.error("periodic task %s stopped: it raised %r", self.name, exc, exc_info=exc)
-            if result._settle(None, exc):  # (not if cancelled meanwhile)
+            if result.stop_requested:  # cancelled during this run: it ends cancelled
+                self.reactor._end_cancelled(result)
+            elif result._settle(None, exc):
                 result._retrieve()  # just logged: not to be reported again when collected
             return
         try:

@@ -459,8 +459,10 @@ class Reactor:
         if not stopping and handle is None:
             # Never started: no loop will sweep up. Every shutdown sweeps again what an
             # interrupted one left.
-            self._sweep()
-            self._finish_stopping()
+            try:
+                self._sweep()
+            finally:
+                self._finish_stopping()
         else:
             try:
                 # Every Result ends even if a done-callback raises a BaseException.
@@ -514,11 +516,8 @@ class Reactor:
             leftovers.extend(self._timers.drain())
         # Ending the leftovers runs their done-callbacks: guarded, so that whatever they
         # raise, the reactor still finishes stopping and its waiters are released.
-        try:
-            # Every one ends even if a done-callback raises a BaseException.
-            end_each([work.future for work in leftovers], self._end_unrun)
-        except BaseException:
-            logger.exception("%s: ending calls left as it stopped", self._name)
+        # Every one ends even if a done-callback raises a BaseException (then raised).
+        end_each([work.future for work in leftovers], self._end_unrun)
 
     def _end_unrun(self, result: Result[Any]) -> None:
         if result._state == PENDING:
@@ -572,8 +571,14 @@ class Reactor:
             if state is _STOPPED:  # a thread whose start() failed, or stopped already
                 return STOP
             self._state = _STOPPED  # stopping, and the queue is drained
-        self._sweep()  # timers an interrupted shutdown did not cancel
-        self._finish_stopping()
+        # Guarded, so that whatever a done-callback raises, the reactor still finishes
+        # stopping and its waiters are released.
+        try:
+            self._sweep()  # timers an interrupted shutdown did not cancel
+        except BaseException:
+            logger.exception("%s: ending calls left as it stopped", self._name)
+        finally:
+            self._finish_stopping()
         return STOP
 
     def _wake(self, sleep: int) -> None:
@@ -939,6 +944,13 @@ class Reactor:
             result.cancel()
         elif wake:
             self._wake(sleep)
+
+    def _end_cancelled(self, result: PeriodicResult) -> None:
+        """End a periodic task cancelled during its run, which is over."""
+        with self._lock:
+            if result._state == RUNNING:
+                result._state = PENDING  # for the cancel below to end it
+        result.cancel()
 
     def _route(self, task: Task[Any], to_thread: bool) -> None:
         """Where a deferral goes: the pool, or back onto this reactor's queue."""
