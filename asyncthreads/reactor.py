@@ -20,25 +20,91 @@ What a caller may rely on:
   (timers count from when they were scheduled). Thread calls go to the pool, which runs
   at once.
 * ``cancel_scheduled(result)`` is exact: True only if this cancellation stopped the
-  function from ever starting (for a periodic task: stopped every further run).
+  function from ever starting (for a periodic task: no run is under way and none will
+  start).
 * A call queued while another thread shuts the reactor down either raises
   ``RuntimeError`` or returns a Result that ends (it runs, or is cancelled); never one
   that is lost.
+* An exception raised into a caller's thread in the middle of a call (a signal
+  handler's ``KeyboardInterrupt``) reaches that caller, and the call may or may not run;
+  the reactor goes on running later calls, and shutdown and exit still finish.
 * Each call runs in a copy of the ``contextvars`` context of the code that queued it.
 * ``shutdown(wait=True, cancel_futures=False)``: no new calls; timers that have not fired
   are cancelled (periodic tasks too); calls already queued still run unless
   ``cancel_futures``. A reactor that made its own pool shuts it down after its queue is
-  drained. A reactor never started cancels everything at shutdown. A reactor that is
-  never shut down is shut down when the program exits.
+  drained. A reactor never started (or whose thread could not start) cancels everything
+  at shutdown. ``join(timeout)`` waits for all that to finish.
+* A reactor that is never shut down is shut down when the program exits, finishing the
+  calls already queued (also after ``shutdown(wait=False)``); one that nothing refers to
+  any more, with no call or timer pending, is collected and its thread ends.
+
+The concurrency discipline
+--------------------------
+
+Which state the scheduler lock (``scheduler.lock``, shared with the pool and every
+Result) guards here:
+
+* ``_state``, ``_ready`` (the queue of calls), ``_timers`` (the heap), ``_sleeps``,
+  ``_sleep_until`` and ``_handle`` are written only under the lock, and read under it
+  but for two reads of one reference each (atomic in CPython): ``is_running`` reads
+  ``_state``, and the loop peeks at the heap's earliest deadline (only the loop removes
+  deadlines from that list in place; others push, or replace the list, under the lock).
+* ``_taken`` is the loop's own: calls it moved from ``_ready``, in order, under the lock,
+  at most ``_BATCH`` at a time, and takes one by one without it. Other threads only copy
+  it (``list()`` of a deque is one C call, which no other thread can interleave with).
+  Its cancelled entries stay until the loop skips them: at most ``_BATCH``.
+* ``_woken`` is the one field written without the lock (see the wake protocol).
+
+A producer appends under the lock and the loop moves calls out under the lock, so the
+queue can be rebuilt without its cancelled calls (see :mod:`asyncthreads.ready_queue`)
+and copied whole by introspection. (The queue used to be appended to and taken from
+without the lock; that could not be made safe against the rebuild, nor against
+iteration.)
+
+The wake protocol. The loop goes to sleep under the lock, after finding the queue empty,
+by adding one to ``_sleeps`` (a sleep number). A producer, under the lock, appends and
+reads ``_sleeps``; if ``_woken`` differs, it wakes the loop *after* releasing the lock
+and only then writes ``_woken = <the sleep number it read>``. ``_woken == _sleeps``
+therefore means: a wake-up was sent after the loop's current sleep began (or the loop is
+awake), so later producers need not send another. The write comes after the wake-up, so
+an exception between the two only makes a later producer send a spare wake-up (harmless:
+one more poll); a stale write (an older number) does the same. Nothing is ever cleared
+before the wake-up it promises: an exception anywhere leaves the loop wakeable. (The
+protocol it replaces cleared an "asleep" flag, then woke: an exception between the two
+left the loop asleep for ever, with every later producer believing it awake.)
+
+What an exception raised into a thread (a signal handler's ``KeyboardInterrupt``; on
+CPython only the main thread runs signal handlers, at a call or a loop's back edge) does
+at each point:
+
+* ``call`` / ``call_later`` / ``call_at`` / ``call_in_thread_later`` / ``call_every``:
+  before the append (or the timer push), nothing was queued; after it, the call is
+  queued and runs, but perhaps only once the loop is next woken (by a later call, a
+  timer, or the shutdown) if the exception came before the wake-up. Inside the locked
+  section the lock is released by ``with``. A timer push stores its work last, so at
+  worst it leaves a deadline with no work, which the heap's readers skip (see
+  :class:`asyncthreads.timer_heap.TimerHeap`).
+* ``cancel_scheduled`` / ``Result.cancel``: the state change happens under the lock, in
+  one step; the callbacks run after it.
+* ``shutdown``: the state change to stopping is one step under the lock; the wake-up
+  comes after it and is sent again by every later ``shutdown``, ``join`` and the exit
+  hook, so an interrupted shutdown is finished by the next. Timers and (with
+  ``cancel_futures``) queued calls are cancelled from a snapshot, in place: what an
+  exception leaves uncancelled is swept by the loop as it stops.
+* the loop's take (``_next_work``) runs on the reactor thread, which under the
+  ``ThreadScheduler`` never runs signal handlers; under the simulation it runs in the
+  test's thread, and an exception there is the test's own.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
+from itertools import repeat, starmap
 from typing import Any, ParamSpec, TypeVar, overload
 
 from .arguments import (
@@ -54,7 +120,8 @@ from .deferral import Deferral
 from .deferral import defer as _defer
 from .deferral import defer_to_thread as _defer_to_thread
 from .executor_bridge import ExecutorBridge, ExecutorTask
-from .periodic import PeriodicTask
+from .periodic import PeriodicResult, PeriodicTask
+from .ready_queue import ReadyQueue
 from .result import CANCELLED, PENDING, RUNNING, Result, end_each
 from .scheduler import STOP, ActorHandle, Scheduler, Stop, Work
 from .task import Task
@@ -67,6 +134,11 @@ logger = logging.getLogger("asyncthreads")
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# Calls the loop moves from the queue at a time, under the lock: one lock for up to this
+# many calls (a lock per call cost the loop about 0.3 us of a 3 us call on the ``call``
+# benchmark), while at most this many cancelled calls can wait outside the queue's rebuild.
+_BATCH = 64
 
 # The size of the pool a Reactor makes for itself. Reactor pools mostly wait on I/O, so
 # more threads than cores; a constant rather than ThreadPoolExecutor's cpu_count() + 4,
@@ -89,22 +161,73 @@ _NEW, _RUNNING, _STOPPING, _STOPPED = _State.NEW, _State.RUNNING, _State.STOPPIN
 
 
 class _Loop:
-    """The reactor's actor."""
+    """The reactor's actor. It holds its reactor weakly, as CPython's
+    ``concurrent.futures.thread`` workers hold their executor, so that a reactor nobody
+    refers to can be collected and its thread end; and it holds the queue and the heap,
+    so that work still pending (each call refers to its reactor) keeps the reactor alive
+    until it has run."""
 
-    __slots__ = ("name", "next_work", "reactor")
+    __slots__ = ("handle", "name", "pool", "reactor", "ready", "taken", "timers")
 
-    def __init__(self, name: str, reactor: Reactor) -> None:
+    def __init__(
+        self, name: str, reactor: Reactor, pool: ThreadPool | ExecutorBridge | None
+    ) -> None:
         self.name = name
-        self.reactor = reactor
-        # The reactor's own method, bound: one call less on every poll.
-        self.next_work: Callable[[float], Work | float | Stop | None] = reactor._next_work
+        self.reactor = weakref.ref(reactor)
+        self.ready = reactor._ready
+        self.taken = reactor._taken
+        self.timers = reactor._timers
+        self.pool = pool  # the pool the reactor made, to shut down if it is collected
+        self.handle: ActorHandle | None = None
+
+    def next_work(self, now: float) -> Work | float | Stop | None:
+        reactor = self.reactor()
+        if reactor is None:  # collected: nothing was pending (see the class docstring)
+            return STOP
+        return reactor._next_work(now)
+
+    def reactor_collected(self) -> None:
+        """The reactor was collected: let the thread end, and the pool it made."""
+        handle, pool = self.handle, self.pool
+        self.pool = None
+        try:
+            if handle is not None:
+                handle.wake()
+            if pool is not None:
+                pool.shutdown(wait=False)
+        except Exception:  # a finalizer must not raise
+            logger.exception("%s: stopping after it was collected", self.name)
 
     def after_fork_in_child(self) -> None:
         """In the child of a fork the loop's thread is gone (see ThreadScheduler)."""
-        self.reactor._stop_after_fork()
+        reactor = self.reactor()
+        if reactor is not None:
+            reactor._stop_after_fork()
 
     def __repr__(self) -> str:
         return f"<reactor loop {self.name}>"
+
+
+class _ExitHook:
+    """What the scheduler calls at exit: the reactor's shutdown, if it still exists.
+
+    It holds the reactor weakly (an exit registry holding it would keep every reactor
+    alive). ``__self__`` names the reactor as a bound method's would: the simulation's
+    reports find the components registered with it that way."""
+
+    __slots__ = ("_reactor",)
+
+    def __init__(self, reactor: Reactor) -> None:
+        self._reactor = weakref.ref(reactor)
+
+    @property
+    def __self__(self) -> Reactor | None:
+        return self._reactor()
+
+    def __call__(self) -> None:
+        reactor = self._reactor()
+        if reactor is not None:
+            reactor.shutdown(wait=True)
 
 
 class _ToPool:
@@ -206,18 +329,26 @@ class Reactor:
             self._thread_task = ExecutorTask
             owns_pool = True
         self._owns_pool = owns_pool
-        self._ready: deque[Work] = deque()
+        self._ready = ReadyQueue()
+        self._taken: deque[Work] = deque()  # the loop's: see the discipline above
         self._timers = TimerHeap()
         self._state = _NEW
-        self._loop = _Loop(name, self)
+        self._loop = _Loop(name, self, self._pool if owns_pool else None)
         self._handle: ActorHandle | None = None
-        self._asleep = False  # the loop is waiting and has not been woken since
-        self._sleep_until: float | None = None  # ... until this deadline (None: for ever)
+        # The wake protocol (see the module docstring): the loop's sleeps, numbered, and
+        # the number of the last one a wake-up was sent for.
+        self._sleeps = 0
+        self._woken = 0
+        self._sleep_until: float | None = None  # the current sleep's deadline (None: none)
         self._cancel_futures = False
         self._stopped: Result[None] = Result(scheduler, self)
-        self._unregister_at_exit = scheduler.at_exit(self._shutdown_at_exit)
+        self._unregister_at_exit = _once(scheduler.at_exit(_ExitHook(self)))
+        # When collected: let the loop's thread end (and the pool it made), and forget the
+        # exit hook. The finalizer refers to the loop, never to the reactor.
+        finalizer = weakref.finalize(self, _collected, self._loop, self._unregister_at_exit)
+        finalizer.atexit = False
 
-    # -- introspection --------------------------------------------------------------------
+    # -- introspection (never raises, from any thread) -------------------------------------
 
     @property
     def name(self) -> str:
@@ -253,13 +384,18 @@ class Reactor:
     @property
     def queued_count(self) -> int:
         """Calls waiting on the reactor queue (not counting timers that have not fired)."""
+        return sum(1 for work in self._queued_calls() if work.future._state != CANCELLED)
+
+    def _queued_calls(self) -> list[Work]:
+        """A copy of the queue, in order, cancelled calls included."""
         with self._lock:
-            return sum(1 for work in self._ready if work.future._state != CANCELLED)
+            return list(self._taken) + list(self._ready)
 
     @property
     def timer_count(self) -> int:
         """Timers that have not fired, periodic tasks included."""
-        return len(self._timers)
+        with self._lock:
+            return len(self._timers)
 
     def pending_timers(self) -> list[tuple[float, Work]]:
         """Timers that have not fired, as (deadline, work), earliest first."""
@@ -267,20 +403,36 @@ class Reactor:
             return self._timers.pending()
 
     def __repr__(self) -> str:
-        return (
-            f"<Reactor {self._name!r} {self._state.value} queued={len(self._ready)} "
-            f"timers={len(self._timers)}>"
-        )
+        with self._lock:
+            state, timers = self._state, len(self._timers)
+            queued = len(self._taken) + len(self._ready)
+        return f"<Reactor {self._name!r} {state.value} queued={queued} timers={timers}>"
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the reactor loop. Raises RuntimeError if started before or shut down."""
+        """Start the reactor loop. Raises RuntimeError if started before or shut down.
+
+        If its thread cannot start, this raises that error and the reactor is shut down
+        as one never started (its calls and timers are cancelled): it cannot be started
+        again.
+        """
         with self._lock:
             if self._state is not _NEW:
                 raise RuntimeError(f"cannot start {self._name}: it is {self._state.value}")
             self._state = _RUNNING
-            self._handle = self._scheduler.start(self._loop, self._clock)
+            try:
+                self._handle = self._loop.handle = self._scheduler.start(self._loop, self._clock)
+            except BaseException as exc:
+                # Not started (or, after an interrupt, started without a handle: its loop
+                # finds the reactor stopped and ends). Shut down below, as never started.
+                self._state = _NEW
+                error: BaseException | None = exc
+            else:
+                error = None
+        if error is not None:
+            self.shutdown(wait=False)
+            raise error
 
     def __enter__(self) -> Reactor:
         self.start()
@@ -293,83 +445,91 @@ class Reactor:
         """Stop the reactor; see the module docstring. Idempotent.
 
         With ``wait``, return once the queue is drained and (if the reactor made its own
-        pool) the pool has finished; called on the reactor thread it does not wait.
+        pool) the pool has finished, as ``join()``; called on the reactor thread it does
+        not wait.
         """
-        to_cancel: list[Result[Any]] = []
-        never_started = False
         with self._lock:
-            if self._state in (_NEW, _RUNNING):
-                never_started = self._state is _NEW
-                self._state = _STOPPING
+            state = self._state
+            if state is _NEW or state is _RUNNING:
                 # A reactor that never ran cancels everything, its own pool's queue too.
-                self._cancel_futures = cancel_futures or never_started
-                self._unregister_at_exit()
-                to_cancel = [work.future for work in self._timers.drain()]
-                if cancel_futures and not never_started:
-                    # From a snapshot (list() of a deque is one C call), leaving the
-                    # deque alone: the loop takes from it without the lock, and skips
-                    # what is cancelled. Running continuations stay and finish.
-                    to_cancel.extend(
-                        work.future for work in list(self._ready) if work.future._state == PENDING
-                    )
-                handle = self._wake_locked()
-            else:
-                handle = None
-        try:
-            # Every Result ends even if a done-callback raises a BaseException.
-            end_each(to_cancel, Result.cancel)
-        finally:
-            if never_started:
-                self._ready_never_run()
-            elif handle is not None:
-                handle.wake()
+                self._cancel_futures = cancel_futures or state is _NEW
+                self._state = _STOPPING if state is _RUNNING else _STOPPED
+            stopping = self._state is _STOPPING
+            handle = self._handle
+            to_cancel = [work.future for _, work in self._timers.pending()] if stopping else []
+            if stopping and cancel_futures:
+                # Running continuations stay, and finish.
+                to_cancel.extend(
+                    w.future for w in self._queued_calls() if w.future._state == PENDING
+                )
+        if not stopping and handle is None:
+            # Never started: no loop will sweep up. Every shutdown sweeps again what an
+            # interrupted one left.
+            try:
+                self._sweep()
+            finally:
+                self._finish_stopping()
+        else:
+            try:
+                # Every Result ends even if a done-callback raises a BaseException.
+                end_each(to_cancel, Result.cancel)
+            finally:
+                if stopping and handle is not None:
+                    handle.wake()  # every time: this may finish an interrupted shutdown
         if wait and self._scheduler.current_actor() is not self._loop:
-            self._stopped.wait()
-            if self._handle is not None:
-                self._handle.join()
-            if self._owns_pool:
-                self._pool.shutdown(wait=True)
+            self.join()
 
-    def _ready_never_run(self) -> None:
-        # Shut down before start: nothing queued can ever run.
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the reactor has stopped: its loop has ended and, if it made its own
+        pool, that pool has finished. True if so; False if ``timeout`` seconds passed
+        first. It does not shut the reactor down. Raises RuntimeError on the reactor
+        thread, which cannot wait for itself.
+        """
+        if timeout is not None:
+            timeout = check_delay(timeout, "timeout")
+        if self._scheduler.current_actor() is self._loop:
+            raise RuntimeError(f"cannot join {self._name} from its own thread")
+        clock = self._clock
+        deadline = None if timeout is None else clock.now() + timeout
+        if self._state is _STOPPING and self._handle is not None:
+            self._handle.wake()  # finishes a shutdown an exception interrupted
+        if not self._stopped.wait(timeout):
+            return False
+        if self._handle is not None:
+            self._handle.join()  # the thread ends as soon as its loop has stopped
+        if self._owns_pool:
+            pool = self._pool
+            # A worker of that pool (a thread call shutting the reactor down) cannot wait
+            # for its own pool; pool.shutdown knows not to.
+            if (
+                isinstance(pool, ThreadPool)
+                and self._scheduler.current_actor() not in pool._workers
+            ):
+                remaining = None if deadline is None else max(0.0, deadline - clock.now())
+                if not pool._stopped.wait(remaining):
+                    return False
+            pool.shutdown(wait=True)  # joins its threads (or waits for work in flight)
+        self._unregister_at_exit()
+        return True
+
+    def _sweep(self) -> None:
+        """End what is left queued or timed: new calls are cancelled, continuations
+        fail. Only once the reactor is stopped (nothing can be added any more)."""
         with self._lock:
-            self._state = _STOPPED
-            leftovers = self._take_all_ready()
-        try:
-            self._end_unrun(leftovers)
-        finally:
-            self._finish_stopping()
+            leftovers = list(self._taken) + list(self._ready)
+            self._taken.clear()
+            self._ready.clear()
+            leftovers.extend(self._timers.drain())
+        # Ending the leftovers runs their done-callbacks: guarded, so that whatever they
+        # raise, the reactor still finishes stopping and its waiters are released.
+        # Every one ends even if a done-callback raises a BaseException (then raised).
+        end_each([work.future for work in leftovers], self._end_unrun)
 
-    def _take_all_ready(self) -> list[Work]:
-        # Pop one by one, never clear(): a producer may be appending without the lock.
-        ready = self._ready
-        taken = []
-        while ready:
-            taken.append(ready.popleft())
-        return taken
-
-    def _end_unrun(self, works: list[Work]) -> None:
-        """End work that will never run: new calls are cancelled, continuations fail.
-        Every one ends even if a done-callback raises a BaseException."""
-        end_each([work.future for work in works], self._end_unrun_result)
-
-    def _end_unrun_result(self, result: Result[Any]) -> None:
+    def _end_unrun(self, result: Result[Any]) -> None:
         if result._state == PENDING:
             result.cancel()
         elif result._state == RUNNING:
             result._settle(None, RuntimeError(f"{self._name} has shut down"))
-
-    def _has_stopped(self) -> bool:
-        return self._state is _STOPPED
-
-    def _end_if_orphaned(self, work: Work) -> None:
-        # A producer queued `work` as the loop stopped: whoever removes it ends it.
-        with self._lock:
-            try:
-                self._ready.remove(work)
-            except ValueError:
-                return  # the loop took it, and ends it
-        self._end_unrun([work])
 
     def _finish_stopping(self) -> None:
         try:
@@ -378,9 +538,6 @@ class Reactor:
         finally:
             self._stopped._settle(None, None)
 
-    def _shutdown_at_exit(self) -> None:
-        self.shutdown(wait=True)
-
     def _stop_after_fork(self) -> None:
         # In the child of a fork the loop did not survive: the reactor is stopped there.
         # Its calls and timers end as end_copies_after_fork says, with no callbacks.
@@ -388,61 +545,68 @@ class Reactor:
             if self._state is _STOPPED:
                 return
             self._state = _STOPPED
-            works = [*self._timers.drain(), *self._take_all_ready()]
+            works = [*self._taken, *self._ready, *self._timers.drain()]
+            self._taken.clear()
+            self._ready.clear()
             end_copies_after_fork(work.future for work in works)
             self._stopped._settle(None, None)  # the reactor's own: no callbacks
 
     # -- the loop -------------------------------------------------------------------------
 
     def _next_work(self, now: float) -> Work | float | Stop | None:
-        # Calls are taken without the lock (deque.popleft is atomic, and this loop is the
-        # only consumer), so producers and the reactor never contend for it. The lock is
-        # taken for the timers, and before going to sleep or stopping.
+        # See the discipline in the module docstring.
+        taken = self._taken
+        timers = self._timers
+        if taken:
+            deadlines = timers._deadlines
+            if not deadlines or deadlines[0] > now:  # no timer due: the usual case
+                while taken:
+                    work = taken.popleft()
+                    if work.future._state != CANCELLED:
+                        return work
         ready = self._ready
-        deadlines = self._timers._deadlines
-        if deadlines and deadlines[0] <= now:  # a racy peek: the next poll sees a newer head
-            with self._lock:
-                # Woken by its deadline, the loop is no longer asleep: producers need not
-                # wake it (it looks at its queue and timers again before it sleeps).
-                self._asleep = False
-                self._timers.pop_due(now, ready)
-        while True:
-            while ready:
-                work = ready.popleft()
+        with self._lock:
+            deadlines = timers._deadlines
+            if deadlines and deadlines[0] <= now:
+                # Woken by its deadline, the loop is awake: producers need not wake it.
+                self._woken = self._sleeps
+                timers.pop_due(now, ready)  # behind the calls already queued
+            while taken or ready:
+                if not taken:
+                    if len(ready) <= _BATCH:
+                        taken.extend(ready)
+                        ready.clear()
+                    else:  # the first _BATCH, moved in C (no Python loop)
+                        taken.extend(starmap(ready.popleft, repeat((), _BATCH)))
+                work = taken.popleft()
                 if work.future._state != CANCELLED:
                     return work
-            with self._lock:
-                if self._state is not _STOPPING:
-                    deadline = self._timers.next_deadline()
-                    self._sleep_until = deadline
-                    # Set before looking at the queue once more: a producer appends, then
-                    # reads the flag, so either it wakes us or we see its call here.
-                    self._asleep = True
-                    if not ready:
-                        return deadline
-                    self._asleep = False
-                    continue
-                if ready:
-                    continue  # drain what was queued before the shutdown
-                self._state = _STOPPED
-                leftovers = self._take_all_ready()  # queued as we stopped
-                break
-        # Ending the leftovers runs their done-callbacks: guarded, so that whatever they
-        # raise, the reactor still finishes stopping and its waiters are released.
+            state = self._state
+            if state is _RUNNING:
+                deadline = timers.next_deadline()
+                self._sleep_until = deadline
+                self._sleeps += 1  # asleep: a producer must now wake it
+                return deadline
+            if state is _STOPPED:  # a thread whose start() failed, or stopped already
+                return STOP
+            self._state = _STOPPED  # stopping, and the queue is drained
+        # Guarded, so that whatever a done-callback raises, the reactor still finishes
+        # stopping and its waiters are released.
         try:
-            self._end_unrun(leftovers)
+            self._sweep()  # timers an interrupted shutdown did not cancel
         except BaseException:
-            logger.exception("%s: ending calls queued as it stopped", self._name)
+            logger.exception("%s: ending calls left as it stopped", self._name)
         finally:
             self._finish_stopping()
         return STOP
 
-    def _wake_locked(self) -> ActorHandle | None:
-        """Under the lock: the handle to wake if the loop is asleep, else None."""
-        if self._asleep:
-            self._asleep = False
-            return self._handle
-        return None
+    def _wake(self, sleep: int) -> None:
+        """Wake the loop from sleep number ``sleep``; then record it (in that order: see
+        the wake protocol in the module docstring)."""
+        handle = self._handle
+        if handle is not None:
+            handle.wake()
+            self._woken = sleep
 
     # -- queueing -------------------------------------------------------------------------
 
@@ -450,18 +614,21 @@ class Reactor:
         if self._state is not _NEW and self._state is not _RUNNING:
             raise RuntimeError(f"cannot {verb}: {self._name} is {self._state.value}")
 
-    def _enqueue(self, task: Task[Any]) -> None:
-        """Put a task on the reactor queue, without the lock (see _next_work); the callers
-        have checked the reactor may take it. The flag is read after the append."""
+    def _enqueue(self, task: Task[Any], verb: str, stopping_too: bool) -> None:
+        """Put a task on the reactor queue, if the reactor takes it: open, or (for
+        ``stopping_too``, a continuation) still draining."""
         task._actor = self._loop
-        self._ready.append(task)
-        if self._asleep:
-            self._asleep = False
-            handle = self._handle
-            if handle is not None:
-                handle.wake()
-        if self._has_stopped():  # shut down between the caller's check and the append
-            self._end_if_orphaned(task)
+        ready = self._ready
+        with self._lock:
+            state = self._state
+            if not (state is _RUNNING or state is _NEW or (stopping_too and state is _STOPPING)):
+                raise RuntimeError(f"cannot {verb}: {self._name} is {state.value}")
+            task._on_cancel = ready
+            ready.append(task)
+            sleep = self._sleeps
+            if self._woken == sleep:
+                return
+        self._wake(sleep)
 
     def _enqueue_if_running(self, work: Work) -> bool:
         """Queue accepted work (a foreign executor's completion) while the loop runs or
@@ -472,33 +639,28 @@ class Reactor:
             if self._state is not _RUNNING and self._state is not _STOPPING:
                 return False
             self._ready.append(work)
-            handle = self._wake_locked()
-        if handle is not None:
-            handle.wake()
+            sleep = self._sleeps
+            if self._woken == sleep:
+                return True
+        self._wake(sleep)
         return True
 
     def _schedule(self, deadline: float, work: Work, future: Result[Any]) -> None:
         # `future` is work.future, passed in because this is every timer's path.
+        future._actor = self._loop
         with self._lock:
             state = self._state
             if state is not _RUNNING and state is not _NEW:
                 raise RuntimeError(f"cannot schedule a call: {self._name} is {state.value}")
-            future._actor = self._loop
             self._timers.push(deadline, work, future)
-            # Wake the loop only if it sleeps past the new deadline.
-            if self._asleep and (self._sleep_until is None or deadline < self._sleep_until):
-                self._asleep = False
-                handle = self._handle
-            else:
-                handle = None
-        if handle is not None:
-            handle.wake()
-
-    def _wake_for_timer_locked(self, deadline: float) -> ActorHandle | None:
-        # Wake the loop only if it sleeps past the new deadline.
-        if self._asleep and (self._sleep_until is None or deadline < self._sleep_until):
-            return self._wake_locked()
-        return None
+            sleep = self._sleeps
+            # Wake the loop only if it sleeps, and past the new deadline.
+            if self._woken == sleep:
+                return
+            until = self._sleep_until
+            if until is not None and deadline >= until:
+                return
+        self._wake(sleep)
 
     @overload
     def call(
@@ -540,11 +702,20 @@ class Reactor:
         if not callable(func):
             check_callable(func, "func")
         task: Task[Any] = Task(self._scheduler, self, func, args, kwargs, callback, result_q)
-        state = self._state
-        if state is not _RUNNING and state is not _NEW:
-            raise RuntimeError(f"cannot queue a call: {self._name} is {state.value}")
-        self._enqueue(task)
-        return task.future
+        task._actor = self._loop
+        ready = self._ready
+        # self._enqueue(task, ...), inlined: this is every call's path.
+        with self._lock:
+            state = self._state
+            if state is not _RUNNING and state is not _NEW:
+                raise RuntimeError(f"cannot queue a call: {self._name} is {state.value}")
+            task._on_cancel = ready
+            ready.append(task)
+            sleep = self._sleeps
+            if self._woken == sleep:  # awake, or already woken: the usual case when busy
+                return task
+        self._wake(sleep)
+        return task
 
     @overload
     def call_later(
@@ -730,20 +901,28 @@ class Reactor:
 
         The Result ends only when the task stops: cancelled (by ``cancel()``,
         ``cancel_scheduled`` or shutdown) or failed with the exception a run raised. Late
-        ticks are skipped, runs never overlap: see :mod:`asyncthreads.periodic`.
+        ticks are skipped, runs never overlap: see :mod:`asyncthreads.periodic`. Raises
+        ValueError for an interval so small that, at the clock's reading now, adding it
+        does not move the deadline.
         """
         interval = check_interval(interval)
         check_callable(func, "func")
         if not isinstance(in_thread, bool):
             raise TypeError(f"in_thread must be a bool, got {in_thread!r}")
-        result: Result[None] = Result(self._scheduler, self)
+        now = self._clock.now()
+        if now + interval <= now:
+            raise ValueError(
+                f"interval {interval!r} is too small: at clock time {now!r} adding it does "
+                "not move the deadline"
+            )
+        result = PeriodicResult(self._scheduler, self)
         periodic = PeriodicTask(
             func,
             args,
             kwargs,
             result,
             interval=interval,
-            start=self._clock.now(),
+            start=now,
             in_thread=in_thread,
             reactor=self,
         )
@@ -754,37 +933,51 @@ class Reactor:
         return _ToPool(periodic, self._pool) if periodic.in_thread else periodic
 
     def _reschedule(self, periodic: PeriodicTask) -> None:
-        """After a periodic run: schedule the next, unless cancelled or shutting down."""
-        # Inlined: this is the path of every periodic run.
+        """After a periodic run that returned: schedule the next, unless a cancel came
+        during the run or the reactor is shutting down (then end the task cancelled).
+        Raises only what the clock or the grid raise; the caller fails the task with it."""
         result = periodic.future
         now = self._clock.now()
         with self._lock:
-            if result._state != PENDING:
+            state = result._state
+            # Running: PeriodicTask.run started it. Pending: a run on a foreign executor,
+            # which calls the function itself.
+            if state != RUNNING and state != PENDING:  # ended meanwhile
                 return
-            # Runs happen only once the loop has started: not running is shutting down.
-            running = self._state is _RUNNING
-            if running:
+            stop = result.stop_requested or self._state is not _RUNNING
+            wake = False
+            if not stop:
                 deadline = periodic.advance(now)
                 if periodic.in_thread:
                     result._actor = self._loop  # the pool cleared it for the run
                     self._timers.push(deadline, _ToPool(periodic, self._pool), result)
                 else:
                     self._timers.push(deadline, periodic, result)
-                # Usually this runs on the loop itself, which is awake: no call to check.
-                handle = self._wake_for_timer_locked(deadline) if self._asleep else None
-        if not running:
+                sleep = self._sleeps
+                # Usually this runs on the loop itself, which is awake: no call to wake it.
+                wake = self._woken != sleep and (
+                    self._sleep_until is None or deadline < self._sleep_until
+                )
+            result._state = PENDING  # between runs (and for the cancel below to end it)
+        if stop:
             result.cancel()
-        elif handle is not None:
-            handle.wake()
+        elif wake:
+            self._wake(sleep)
+
+    def _end_cancelled(self, result: PeriodicResult) -> None:
+        """End a periodic task cancelled during its run, which is over."""
+        with self._lock:
+            if result._state == RUNNING:
+                result._state = PENDING  # for the cancel below to end it
+        result.cancel()
 
     def _route(self, task: Task[Any], to_thread: bool) -> None:
         """Where a deferral goes: the pool, or back onto this reactor's queue."""
         if to_thread:
             self._pool._accept(task)
             return
-        if self._state is _STOPPED:
-            raise RuntimeError(f"{self._name} has shut down; {task.name} cannot run")
-        self._enqueue(task)  # accepted work: allowed while the reactor drains
+        # Accepted work: allowed while the reactor drains, refused once it has stopped.
+        self._enqueue(task, f"run {task.name}", stopping_too=True)
 
     # -- cancellation ---------------------------------------------------------------------
 
@@ -800,3 +993,24 @@ class Reactor:
         if result._owner is not self:
             return False
         return result._cancel_if_pending()
+
+
+def _collected(loop: _Loop, unregister_at_exit: Callable[[], None]) -> None:
+    # The reactor's finalizer (see Reactor.__init__): it must not refer to the reactor.
+    try:
+        unregister_at_exit()
+    finally:
+        loop.reactor_collected()
+
+
+def _once(function: Callable[[], None]) -> Callable[[], None]:
+    """``function``, callable any number of times, called the first time only."""
+    called = False
+
+    def once() -> None:
+        nonlocal called
+        if not called:
+            called = True
+            function()
+
+    return once

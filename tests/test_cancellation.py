@@ -532,3 +532,19 @@ def test_every_result_ends_after_shutdown_of_a_reactor_never_started(
     reactor.shutdown()
 
     assert all(r.cancelled() for r in results)
+
+
+def test_calls_cancelled_while_the_reactor_is_busy_do_not_pile_up_in_its_queue(
+    asyncthreads_sim: Simulation,
+) -> None:
+    reactor = asyncthreads_sim.reactor()
+
+    # Nothing steps the simulation meanwhile: the reactor thread is as busy as can be.
+    for _ in range(10_000):
+        reactor.call(int).cancel()
+    live = [reactor.call(int) for _ in range(10)]
+
+    assert reactor.queued_count == 10
+    assert len(reactor._queued_calls()) <= 200  # entries held, cancelled ones included
+    asyncthreads_sim.run_until_idle()
+    assert [r.result() for r in live] == [0] * 10

@@ -10,6 +10,7 @@ import math
 import pytest
 
 from asyncthreads import CancelledError, Reactor, Result
+from asyncthreads.periodic import PeriodicTask
 from asyncthreads.testing import Simulation
 
 
@@ -83,7 +84,7 @@ def test_in_thread_runs_in_the_pool(asyncthreads_sim: Simulation) -> None:
     assert all(e.actor.startswith(reactor.thread_pool.name) for e in runs)
 
 
-def test_result_stays_pending_and_not_running_between_and_during_runs(
+def test_result_is_running_during_a_run_and_pending_between_runs(
     asyncthreads_sim: Simulation,
 ) -> None:
     sim = asyncthreads_sim
@@ -97,7 +98,7 @@ def test_result_stays_pending_and_not_running_between_and_during_runs(
     holder.append(reactor.call_every(1.0, tick))
     sim.advance(2.5)
 
-    assert seen_during == [(False, False), (False, False)]
+    assert seen_during == [(False, True), (False, True)]
     assert not holder[0].done()
     assert not holder[0].running()
 
@@ -384,7 +385,7 @@ def test_cancel_scheduled_twice_returns_false_the_second_time(
     assert reactor.cancel_scheduled(result) is False
 
 
-def test_cancel_during_a_run_lets_it_finish_and_starts_no_other(
+def test_cancel_during_a_run_answers_false_lets_it_finish_and_starts_no_other(
     asyncthreads_sim: Simulation,
 ) -> None:
     sim = asyncthreads_sim
@@ -402,7 +403,7 @@ def test_cancel_during_a_run_lets_it_finish_and_starts_no_other(
     holder.append(reactor.call_every(1.0, tick))
     sim.advance(10)
 
-    assert answers == [True]
+    assert answers == [False]  # the function is running: True would say it never runs
     assert events == [("start", 1.0), ("end", 1.0), ("start", 2.0), ("end", 2.0)]
     assert holder[0].cancelled()
     assert reactor.timer_count == 0
@@ -485,3 +486,82 @@ def test_interval_not_finite_raises_value_error(
     with pytest.raises(ValueError, match="interval"):
         reactor.call_every(interval, lambda: None)
     assert reactor.timer_count == 0
+
+
+# -- regressions: exact cancel at a run's start, no burst at a tick, tiny intervals ------
+
+
+def test_cancel_landing_as_a_run_starts_answers_false_and_that_run_is_the_last(
+    asyncthreads_sim: Simulation,
+) -> None:
+    """A cancel from another thread at the moment a run starts (after the run's check, before
+    the function's first line): True would promise a run that then starts anyway."""
+    sim = asyncthreads_sim
+    reactor = sim.reactor()
+    answers: list[bool] = []
+    entered: list[float] = []
+    result = reactor.call_every(1.0, lambda: entered.append(sim.now))
+    [(_, periodic)] = reactor.pending_timers()
+    assert isinstance(periodic, PeriodicTask)
+    function = periodic.call
+
+    def cancel_then_enter() -> object:  # a hook on a private name: a mutation-style test
+        answers.append(reactor.cancel_scheduled(result))
+        return function()
+
+    periodic.call = cancel_then_enter
+    sim.advance(5)
+
+    assert answers == [False]  # the run had started
+    assert entered == [1.0]  # and it was the last
+    assert result.cancelled()
+
+
+@pytest.mark.parametrize("in_thread", [False, True], ids=["on the reactor", "in the pool"])
+def test_a_run_held_up_until_exactly_a_later_tick_is_not_followed_by_one_at_that_instant(
+    asyncthreads_sim: Simulation, in_thread: bool
+) -> None:
+    sim = asyncthreads_sim
+    reactor = sim.reactor(threads=1)
+    starts: list[float] = []
+
+    reactor.call_every(1.0, lambda: starts.append(sim.now), in_thread=in_thread)
+    # The reactor (or the pool's one worker) is busy from t=2.5 to exactly t=4.0.
+    if in_thread:
+        reactor.call_at(2.5, reactor.call_in_thread, sim.sleep, 1.5)
+    else:
+        reactor.call_at(2.5, sim.sleep, 1.5)
+    sim.advance(6)
+
+    # Tick 3 runs late at 4.0 and stands for tick 4 too: never twice at one instant.
+    assert starts == [1.0, 2.0, 4.0, 5.0, 6.0]
+
+
+@pytest.mark.parametrize("interval", [5e-324, 1e-17])
+def test_an_interval_that_does_not_move_the_deadline_now_raises_value_error(
+    asyncthreads_sim: Simulation, interval: float
+) -> None:
+    sim = asyncthreads_sim
+    reactor = sim.reactor()
+    sim.advance_to(1.0)  # 1.0 + interval == 1.0
+
+    with pytest.raises(ValueError, match="interval"):
+        reactor.call_every(interval, lambda: None)
+    assert reactor.timer_count == 0
+
+
+def test_an_error_scheduling_the_next_run_fails_the_task_not_the_reactor(
+    asyncthreads_sim: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = asyncthreads_sim
+    reactor = sim.reactor()
+
+    def overflowing(self: PeriodicTask, now: float) -> float:  # a mutation of a private name
+        raise OverflowError("the grid overflowed")
+
+    monkeypatch.setattr(PeriodicTask, "advance", overflowing)
+    result = reactor.call_every(1.0, lambda: None)
+    sim.advance(2)
+
+    assert isinstance(result.exception(), OverflowError)
+    assert reactor.call(lambda: "still running").result() == "still running"

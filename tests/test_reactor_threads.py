@@ -4,17 +4,23 @@ deadlock detection, robustness, shutdown, freezegun and contextvars."""
 from __future__ import annotations
 
 import contextvars
+import dis
+import gc
 import itertools
 import queue
 import sys
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import freezegun
 import pytest
 
 from asyncthreads import (
+    CancelledError,
     DeadlockError,
     Deferral,
     Reactor,
@@ -23,6 +29,8 @@ from asyncthreads import (
     defer,
     defer_to_thread,
 )
+from asyncthreads.task import Task
+from asyncthreads.timer_heap import TimerHeap
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -640,3 +648,234 @@ def test_a_change_made_inside_a_call_does_not_leak_into_the_next(reactor: Reacto
     assert changed.get_result(timeout=5) == "changed-in-call"
     assert after.get_result(timeout=5) == "none"
     assert request_id.get() == "none"
+
+
+# -- a thread that cannot start ------------------------------------------------------------
+
+
+def test_a_reactor_whose_thread_cannot_start_is_shut_down_and_not_running(
+    make_reactor: Callable[..., Reactor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reactor = make_reactor()  # its pool's threads start here, before the fault
+    queued = reactor.call(int)
+    timer = reactor.call_later(3600, int)
+
+    def cannot_start(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", cannot_start)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        reactor.start()
+    monkeypatch.undo()
+
+    assert not reactor.is_running
+    assert queued.cancelled()
+    assert timer.cancelled()
+    reactor.shutdown(wait=True)  # returns: nothing waits for a thread that never ran
+    assert reactor.join(timeout=5) is True
+    with pytest.raises(RuntimeError, match="stopped"):
+        reactor.start()  # a failed start is final
+
+
+# -- join ----------------------------------------------------------------------------------
+
+
+def test_join_with_a_timeout_answers_false_while_the_reactor_runs(reactor: Reactor) -> None:
+    assert reactor.join(timeout=0.01) is False
+    assert reactor.is_running
+
+
+def test_join_answers_true_once_the_shutdown_has_finished(
+    reactor: Reactor, gate: threading.Event
+) -> None:
+    held = hold(reactor.call, gate)
+    reactor.shutdown(wait=False)
+    assert reactor.join(timeout=0.01) is False  # the held call still runs
+
+    gate.set()
+
+    assert reactor.join(timeout=5) is True
+    assert held.result() is True
+    assert live_threads(reactor) == []
+
+
+def test_join_on_the_reactor_thread_raises_runtime_error(reactor: Reactor) -> None:
+    with pytest.raises(RuntimeError, match="its own thread"):
+        reactor.call(reactor.join).result(timeout=5)
+
+
+@pytest.mark.parametrize("timeout", ["1", object()])
+def test_join_with_a_timeout_that_is_not_a_number_raises_type_error(
+    reactor: Reactor, timeout: object
+) -> None:
+    with pytest.raises(TypeError, match="timeout"):
+        reactor.join(timeout=timeout)  # type: ignore[arg-type]
+
+
+# -- collection of a dropped reactor -------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    """Poll ``condition`` (collecting garbage first) until it holds or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        gc.collect()
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.01)
+
+
+def test_a_dropped_reactor_and_the_pool_it_made_are_collected_and_their_threads_end() -> None:
+    reactor = Reactor(name=unique_name())
+    reactor.start()
+    assert reactor.call(pow, 2, 3).result(timeout=5) == 8
+    assert reactor.call_in_thread(pow, 2, 4).result(timeout=5) == 16
+    name = reactor.name
+    reactor_ref = weakref.ref(reactor)
+    pool_ref = weakref.ref(reactor.thread_pool)
+    del reactor
+
+    # The reactor thread may hold its last call for a moment after finishing it.
+    assert wait_until(lambda: reactor_ref() is None)
+    assert wait_until(lambda: pool_ref() is None)
+    for thread in threading.enumerate():
+        if thread.name == name or thread.name.startswith(f"{name}-pool-"):
+            thread.join(timeout=5)
+            assert not thread.is_alive()
+
+
+def test_a_dropped_reactor_with_a_pending_timer_stays_until_the_timer_has_run() -> None:
+    ran = threading.Event()
+    reactor = Reactor(name=unique_name())
+    reactor.start()
+    reactor.call_later(0.05, ran.set)
+    reactor_ref = weakref.ref(reactor)
+    del reactor
+    gc.collect()
+
+    assert reactor_ref() is not None
+    assert ran.wait(timeout=5)
+    assert wait_until(lambda: reactor_ref() is None)
+
+
+# -- introspection under concurrent change -------------------------------------------------
+
+
+def meanwhile_in_another_thread(
+    code: Any, action: Callable[[], object], *, at_opcode_loading: str | None = None
+) -> Callable[[FrameType, str, Any], Any]:
+    """A trace function that, the first time ``code`` runs (at its start, or just before
+    the instruction loading ``at_opcode_loading``), runs ``action`` in another thread and
+    gives it a moment to finish: a concurrent change forced between two steps of
+    ``code``. A thread the reactor's lock holds up just waits: that is the point."""
+    offsets = {i.offset for i in dis.get_instructions(code) if i.argval == at_opcode_loading}
+    done: list[bool] = []
+
+    def act() -> None:
+        if not done:
+            done.append(True)
+            thread = threading.Thread(target=action)
+            thread.start()
+            thread.join(timeout=0.5)
+            others.append(thread)
+
+    def local(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "opcode" and frame.f_lasti in offsets:
+            act()
+        return local
+
+    def trace(frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code is not code:
+            return None
+        if at_opcode_loading is None:
+            act()
+            return None
+        frame.f_trace_opcodes = True
+        return local
+
+    others: list[threading.Thread] = []
+    trace.others = others  # type: ignore[attr-defined]
+    return trace
+
+
+def traced(trace: Callable[[FrameType, str, Any], Any], read: Callable[[], object]) -> object:
+    sys.settrace(trace)
+    try:
+        return read()
+    finally:
+        sys.settrace(None)
+        for thread in trace.others:  # type: ignore[attr-defined]
+            thread.join(timeout=5)
+
+
+def test_queued_count_never_raises_while_calls_are_queued(
+    make_reactor: Callable[..., Reactor],
+) -> None:
+    reactor = make_reactor()  # not started: calls stay queued
+    reactor.call(int)
+    # While it reads the queue, another thread queues a call.
+    future_property: Any = Task.future
+    trace = meanwhile_in_another_thread(future_property.fget.__code__, lambda: reactor.call(int))
+
+    count = traced(trace, lambda: reactor.queued_count)
+
+    assert count in (1, 2)
+    assert reactor.queued_count == 2
+
+
+@pytest.mark.parametrize("read", [lambda r: r.timer_count, repr], ids=["timer_count", "repr"])
+def test_timer_count_and_repr_never_raise_while_timers_change(
+    make_reactor: Callable[..., Reactor], read: Callable[[Reactor], object]
+) -> None:
+    reactor = make_reactor()
+
+    def schedule_and_cancel() -> None:
+        reactor.call_later(3600, int).cancel()
+
+    # Between its read of the heap's size and of its cancelled count, another thread
+    # schedules and cancels a timer.
+    trace = meanwhile_in_another_thread(
+        TimerHeap.__len__.__code__, schedule_and_cancel, at_opcode_loading="_cancelled"
+    )
+
+    traced(trace, lambda: read(reactor))
+
+    assert reactor.timer_count == 0
+
+
+# -- cancel as a periodic run starts, on real threads ---------------------------------------
+
+
+@pytest.mark.parametrize("in_thread", [False, True], ids=["on the reactor", "in the pool"])
+def test_cancel_scheduled_from_another_thread_as_a_run_starts_answers_false(
+    reactor: Reactor, in_thread: bool
+) -> None:
+    answers: queue.Queue[bool] = queue.Queue()
+    entered = threading.Event()
+    result = reactor.call_every(0.01, entered.set, in_thread=in_thread)
+    [(_, timer)] = reactor.pending_timers()
+    periodic: Any = timer.work if in_thread else timer  # type: ignore[attr-defined]
+    function = periodic.call
+
+    def cancel_from_another_thread_then_enter() -> object:  # a hook on a private name
+        canceller = threading.Thread(target=lambda: answers.put(reactor.cancel_scheduled(result)))
+        canceller.start()
+        canceller.join(timeout=5)
+        return function()
+
+    periodic.call = cancel_from_another_thread_then_enter
+
+    assert answers.get(timeout=5) is False
+    assert entered.wait(timeout=5)
+    with pytest.raises(CancelledError):  # the task stopped after that run
+        result.result(timeout=5)
+
+
+def test_shutdown_with_wait_called_in_a_pool_thread_does_not_wait_for_that_thread(
+    reactor: Reactor,
+) -> None:
+    reactor.call_in_thread(reactor.shutdown, wait=True).result(timeout=5)
+
+    assert reactor.join(timeout=5) is True

@@ -52,7 +52,7 @@ def queued_work(scheduler: StepScheduler) -> list[tuple[object, str, Work]]:
                 found.append((component, f"timer t={deadline}", work))
             found.extend(
                 (component, "queued call", work)
-                for work in component._ready
+                for work in component._queued_calls()
                 if work.future._state != CANCELLED
             )
         elif isinstance(component, ThreadPool):
@@ -69,7 +69,7 @@ def backlog(scheduler: StepScheduler) -> int:
     count = len(scheduler._ready)
     for component in owners(scheduler):
         if isinstance(component, Reactor):
-            count += len(component._ready)
+            count += len(component._queued_calls())
         elif isinstance(component, ThreadPool):
             count += len(component._queue)
     return count

@@ -712,13 +712,14 @@ class ReactorMachine(RuleBasedStateMachine):
         return job.id
 
     def _tick_ran(self, job: Job, tick: Part, run: Run) -> None:
-        """A periodic run returned: its next tick is the first grid point not in the past,
-        unless the reactor is shutting down (then the task is cancelled)."""
+        """A periodic run returned: its next tick is the first grid point not in the past
+        and after the instant the run started (runs here take no time, so after
+        ``run.time``), unless the reactor is shutting down (then the task is cancelled)."""
         job.parts.clear()
         if self.shutdown_started is not None:
             return
         n = tick.index + 1
-        while job.start + n * job.interval < run.time:
+        while job.start + n * job.interval <= run.time:
             n += 1
         following = Part(job, n, tick.side)
         job.parts.append(following)
