@@ -199,3 +199,15 @@ def test_a_periodic_task_cancelled_during_a_run_that_raises_ends_cancelled(
     assert periodic[0].cancelled()
     periodic.clear()
     assert never_retrieved() == []
+
+
+def test_a_task_ended_by_closing_its_simulation_is_not_reported_unretrieved() -> None:
+    sim = Simulation()
+    with sim, sim.patched():
+        items: queue.Queue[int] = queue.Queue()
+        pool = sim.thread_pool(1)
+        pool.submit(items.get)  # blocks for ever; close() ends it with GreenletExit
+        sim.run_until_idle()
+
+    (report,) = sim.scheduler.unretrieved
+    assert report.exception is None  # counted as retrieved: nothing will be logged

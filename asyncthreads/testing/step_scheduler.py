@@ -726,6 +726,11 @@ class StepScheduler:
                 finally:
                     self._current = None
         self._carriers.clear()
+        # The Results those threads were running failed with the GreenletExit that ended
+        # them: the simulation's doing, not an error of the test's to report.
+        for report in self.unretrieved:
+            if isinstance(report.exception, GreenletExit):
+                report.retrieved()
 
     # -- reports --------------------------------------------------------------------------
 
