@@ -289,56 +289,67 @@ class Result(Future[T]):
         # _cancel_if_pending(), inlined (one Python call less: about 5% of a cancel), but
         # answering as a Future does when another thread cancelled first.
         # tests/test_cancellation.py checks that both do the same.
-        with self._scheduler.lock:
-            state = self._state
-            if state != PENDING:
-                return state == CANCELLED
-            watchers = self._watchers
-            # concurrent.futures holds the condition while it reads the state: if it
-            # made one, the state changes under it (_end_watched), else here.
-            cond = None if watchers is None else watchers.cond
-            if cond is None:
-                self._state = CANCELLED
-                queue = self._on_cancel
-                if queue is not None:  # counted here: a call per cancellation costs too much
-                    self._on_cancel = None
-                    queue._cancelled += 1
-                    if queue._cancelled >= queue._prune_at:
-                        queue._prune()
-                if watchers is not None:
-                    self._notify_locked(watchers)
-        if watchers is not None:
-            if cond is not None:
-                return self._end_watched(watchers, cond, CANCELLED, None, None, True)
-            if watchers.callbacks:
-                self._invoke_callbacks(watchers)
+        cancelled_here = False
+        try:
+            with self._scheduler.lock:
+                state = self._state
+                if state != PENDING:
+                    return state == CANCELLED
+                watchers = self._watchers
+                # concurrent.futures holds the condition while it reads the state: if it
+                # made one, the state changes under it (_end_watched), else here.
+                cond = None if watchers is None else watchers.cond
+                if cond is None:
+                    # One statement: an interrupt lands before it or after both stores.
+                    self._state, cancelled_here = CANCELLED, True
+                    queue = self._on_cancel
+                    if queue is not None:  # counted here: a call per cancel costs too much
+                        self._on_cancel = None
+                        queue._cancelled += 1
+                        if queue._cancelled >= queue._prune_at:
+                            queue._prune()
+        finally:
+            # Once cancelled here, waiters and done-callbacks are told even if an
+            # interrupt (a signal handler's KeyboardInterrupt) came in between.
+            if cancelled_here and watchers is not None:
+                self._tell_cancelled(watchers)
+        if watchers is not None and cond is not None:
+            return self._end_watched(watchers, cond, CANCELLED, None, None, True)
         return True
 
     def _cancel_if_pending(self) -> bool:
         """Cancel and return True only if this call moved the Result from pending."""
-        with self._scheduler.lock:
-            if self._state != PENDING:
-                return False
-            watchers = self._watchers
-            # concurrent.futures holds the condition while it reads the state: if it
-            # made one, the state changes under it (_end_watched), else here.
-            cond = None if watchers is None else watchers.cond
-            if cond is None:
-                self._state = CANCELLED
-                queue = self._on_cancel
-                if queue is not None:  # counted here: a call per cancellation costs too much
-                    self._on_cancel = None
-                    queue._cancelled += 1
-                    if queue._cancelled >= queue._prune_at:
-                        queue._prune()
-                if watchers is not None:
-                    self._notify_locked(watchers)
-        if watchers is not None:
-            if cond is not None:
-                return self._end_watched(watchers, cond, CANCELLED, None, None, False)
-            if watchers.callbacks:
-                self._invoke_callbacks(watchers)
+        cancelled_here = False
+        try:
+            with self._scheduler.lock:
+                if self._state != PENDING:
+                    return False
+                watchers = self._watchers
+                # concurrent.futures holds the condition while it reads the state: if it
+                # made one, the state changes under it (_end_watched), else here.
+                cond = None if watchers is None else watchers.cond
+                if cond is None:
+                    # One statement: an interrupt lands before it or after both stores.
+                    self._state, cancelled_here = CANCELLED, True
+                    queue = self._on_cancel
+                    if queue is not None:  # counted here: a call per cancel costs too much
+                        self._on_cancel = None
+                        queue._cancelled += 1
+                        if queue._cancelled >= queue._prune_at:
+                            queue._prune()
+        finally:
+            if cancelled_here and watchers is not None:  # as in cancel()
+                self._tell_cancelled(watchers)
+        if watchers is not None and cond is not None:
+            return self._end_watched(watchers, cond, CANCELLED, None, None, False)
         return True
+
+    def _tell_cancelled(self, watchers: Watchers) -> None:
+        """Tell the waiters and run the done-callbacks of a Result just cancelled."""
+        with self._scheduler.lock:
+            self._notify_locked(watchers)
+        if watchers.callbacks:
+            self._invoke_callbacks(watchers)
 
     def _cancel_pending_if(self, allowed: Callable[[], bool]) -> bool | None:
         """Cancel if pending and ``allowed()`` (called under the scheduler lock): True if

@@ -15,6 +15,7 @@ got, but which must still end.
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 from collections.abc import Callable
@@ -49,6 +50,7 @@ class FaultInjector:
         self.lines = 0  # library statements seen
         self.fired_at: str | None = None  # where it raised: "file:line in function"
         self.seen: dict[int, Future[Any]] = {}  # Futures in library frames, by id
+        self._with_lines: dict[tuple[int, int], int] = {}  # see _leaves_a_with_block
 
     def __enter__(self) -> FaultInjector:
         sys.settrace(self._on_call)
@@ -67,8 +69,20 @@ class FaultInjector:
             return self._on_line
         return None
 
+    def _leaves_a_with_block(self, frame: FrameType) -> bool:
+        """A with statement's line is reported on entering its block and again on leaving
+        it, before ``__exit__`` is called and outside the block's cleanup: raising there
+        would leak the lock, which no signal can do (CPython runs signal handlers only
+        once the ``__exit__`` call has returned). Every second report is a leaving."""
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).lstrip()
+        if not line.startswith("with "):
+            return False
+        key = (id(frame), frame.f_lineno)
+        count = self._with_lines[key] = self._with_lines.get(key, 0) + 1
+        return count % 2 == 0
+
     def _on_line(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
-        if event != "line":
+        if event != "line" or self._leaves_a_with_block(frame):
             return self._on_line
         self.lines += 1
         for value in frame.f_locals.values():

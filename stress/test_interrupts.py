@@ -9,29 +9,26 @@ import pytest
 from .interrupts import EXCEPTIONS, OPERATIONS, run_interrupt_sweep
 
 # Which operations an interrupt still breaks, by issue 11's item (see stress/__init__.py).
+# Left to the long run, not yet passing: an interrupt injected at the first line of the
+# finally block in Result.cancel that tells waiters and done-callbacks of a cancellation
+# skips that telling. The injector raises at every line event; a real signal handler
+# runs only on entering a function, after a call returns or at a loop's back edge, so
+# whether a signal can land there (entering _tell_cancelled) is the open question.
+_TOLD_IN_FINALLY = "issue 11 item 4: an interrupt in the finally that tells of a cancel"
 AWAITING_FIX = {
-    "call": "issue 11 item 4: a lost wake-up",
-    "call_later": "issue 11 item 4: a lost wake-up",
-    "call_in_thread": "issue 11 item 4: a lost wake-up",
-    "call_in_thread_later": "issue 11 item 4: a lost wake-up",
-    "call_every": "issue 11 item 4: a lost wake-up",
-    "submit": "issue 11 item 4: a lost wake-up",
-    "queue_task bounded": "issue 11 item 4: a lost wake-up",
-    "cancel call": "issue 11 item 4: cancelled, yet waiters and done-callbacks never told",
-    "cancel timer": "issue 11 item 4: cancelled, yet waiters and done-callbacks never told",
-    "cancel periodic": "issue 11 item 4: cancelled, yet waiters and done-callbacks never told",
-    "cancel pool task": "issue 11 item 4: cancelled, yet waiters and done-callbacks never told",
-    "cancel bounded task": "issue 11 item 4: cancelled, yet waiters and done-callbacks never told",
-    "cancel_scheduled call": "issue 11 item 4: cancelled, yet waiters never told",
-    "cancel_scheduled timer": "issue 11 item 4: cancelled, yet waiters never told",
-    "cancel_scheduled thread timer": "issue 11 item 4: cancelled, yet waiters never told",
-    "cancel_scheduled periodic": "issue 11 item 4: cancelled, yet waiters never told",
-    "reactor.shutdown(wait=False)": "issue 11 items 4, 7: drained timers left pending",
-    "reactor.shutdown(wait=False, cancel_futures=True)": "issue 11 items 4, 7",
-    "reactor.shutdown(wait=True)": "issue 11 items 4, 7",
-    "pool.shutdown(wait=False, cancel_futures=True)": "issue 11 items 4, 7: shutdown hangs",
-    "bounded.shutdown(wait=False, cancel_futures=True)": "issue 11 items 4, 7",
-    "pool.shutdown(wait=True)": "issue 11 items 4, 7",
+    "cancel call": _TOLD_IN_FINALLY,
+    "cancel timer": _TOLD_IN_FINALLY,
+    "cancel periodic": _TOLD_IN_FINALLY,
+    "cancel pool task": _TOLD_IN_FINALLY,
+    "cancel bounded task": _TOLD_IN_FINALLY,
+    "cancel_scheduled call": _TOLD_IN_FINALLY,
+    "cancel_scheduled timer": _TOLD_IN_FINALLY,
+    "cancel_scheduled thread timer": _TOLD_IN_FINALLY,
+    "cancel_scheduled periodic": _TOLD_IN_FINALLY,
+    "reactor.shutdown(wait=False)": _TOLD_IN_FINALLY,
+    "reactor.shutdown(wait=False, cancel_futures=True)": _TOLD_IN_FINALLY,
+    "pool.shutdown(wait=False, cancel_futures=True)": _TOLD_IN_FINALLY,
+    "bounded.shutdown(wait=False, cancel_futures=True)": _TOLD_IN_FINALLY,
 }
 
 

@@ -8,7 +8,6 @@ import pytest
 from .shutdown_races import run_busy_shutdown, run_raising_done_callbacks
 
 
-@pytest.mark.awaiting_fix("issue 11 item 2")
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("reactor", [False, True], ids=["pool", "reactor"])
 @pytest.mark.parametrize("seed", [1, 2])
@@ -19,7 +18,6 @@ def test_shutdown_cancelling_a_busy_queue_raises_nothing_and_ends_every_result(
     print(run_busy_shutdown(seed, tasks=200_000, reactor=reactor))
 
 
-@pytest.mark.awaiting_fix("issue 11 items 7, 9")
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("exception", [KeyboardInterrupt, SystemExit])
 def test_a_done_callback_raising_a_base_exception_strands_no_result_and_skips_no_callback(

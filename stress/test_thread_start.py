@@ -7,7 +7,6 @@ import pytest
 from .thread_start import CASES, run_thread_start_failure
 
 
-@pytest.mark.awaiting_fix("issue 11 item 3")
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_thread_that_fails_to_start_leaves_nothing_that_hangs_shutdown_or_exit(

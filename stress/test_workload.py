@@ -24,7 +24,6 @@ def test_waiting_on_mixed_results_meanwhile_deadlocks_nothing(seed: int) -> None
     print(run_workload(Workload(seed, switch_interval=1e-5, mixed_waits=True)))
 
 
-@pytest.mark.awaiting_fix("issue 11 item 15")
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_introspection_meanwhile_never_raises(seed: int) -> None:
