@@ -197,16 +197,24 @@ def test_a_prune_racing_a_worker_keeps_the_queue_in_order_and_its_count_exact(
 
 
 class PausingList(list[Any]):
-    """The idle stack, with a hook at its first pop on the armed thread."""
+    """The idle stack, with a hook at its first removal (``pop`` or ``del``) on the
+    armed thread."""
 
     armed_thread: threading.Thread | None = None
     on_pop: Callable[[], object] = staticmethod(lambda: None)
 
-    def pop(self, index: Any = -1) -> Any:
+    def _hook(self) -> None:
         if self.armed_thread is threading.current_thread():
             self.armed_thread = None
             self.on_pop()
+
+    def pop(self, index: Any = -1) -> Any:
+        self._hook()
         return super().pop(index)
+
+    def __delitem__(self, index: Any) -> None:
+        self._hook()
+        super().__delitem__(index)
 
 
 def test_shrinking_while_producers_take_the_idle_workers_raises_nothing(
