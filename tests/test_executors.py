@@ -71,7 +71,11 @@ def record_run(directory: str, seconds: float) -> None:
     start = time.monotonic()
     time.sleep(seconds)  # the run's work: long enough that an overlap would show
     end = time.monotonic()
-    (Path(directory) / f"{start:.6f}-{os.getpid()}").write_text(f"{start} {end}")
+    # Written aside, then renamed into place: a reader never sees a half-written record
+    # (Dask may still be running a run that a cancel answered True for).
+    name = f"{start:.6f}-{os.getpid()}"
+    (Path(directory) / f".{name}").write_text(f"{start} {end}")
+    os.replace(Path(directory) / f".{name}", Path(directory) / name)
 
 
 def back_to_the_reactor() -> object:
@@ -324,12 +328,16 @@ def test_periodic_runs_on_the_executor_never_overlap(reactor: Reactor, tmp_path:
     # Every 10 ms, each run taking 30 ms: the next run is submitted only once the
     # previous one has finished, whichever worker ran it.
     task = reactor.call_every(0.01, record_run, str(tmp_path), 0.03, in_thread=True)
-    wait_until(lambda: len(list(tmp_path.iterdir())) >= 4)
+    wait_until(lambda: len(list(tmp_path.glob("[!.]*"))) >= 4)
 
     assert reactor.cancel_scheduled(task) is True
     with pytest.raises(CancelledError):
         task.result(timeout=30)
-    runs = sorted(tuple(map(float, f.read_text().split())) for f in tmp_path.iterdir())
+    runs = sorted(
+        tuple(map(float, f.read_text().split()))
+        for f in tmp_path.iterdir()
+        if not f.name.startswith(".")
+    )
     assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(runs))
 
 
